@@ -1,0 +1,181 @@
+import * as tf from "@tensorflow/tfjs";
+import assert, { deepEqual as assertEquals } from "node:assert/strict";
+import { useBackend } from "./backend.ts";
+import { Rng } from "./rng.ts";
+
+await useBackend("wasm");
+
+type Fn = (...xs: tf.Tensor[]) => tf.Tensor;
+
+function randomArrays(shapes: number[][], seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return shapes.map((shape) =>
+    Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.next() * 2 - 1)
+  );
+}
+
+/** The value of `fn` and its gradients with respect to every input, on `backend`, as plain arrays. */
+async function evaluate(backend: string, fn: Fn, shapes: number[][], data: Float32Array[], grads: boolean) {
+  await tf.setBackend(backend);
+  const xs = shapes.map((s, i) => tf.tensor(data[i], s));
+  const y = tf.tidy(() => fn(...xs));
+  const outs = [y];
+  if (grads) {
+    const dy = tf.tensor(randomArrays([y.shape], 99)[0], y.shape);
+    outs.push(...tf.grads(fn)(xs, dy));
+    dy.dispose();
+  }
+  const arrays = outs.map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
+  tf.dispose([...xs, ...outs]);
+  return arrays;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, rtol = 2e-5): void {
+  assertEquals(actual.length, expected.length, `${what}: length`);
+  let scale = 1;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    assert(err <= rtol * scale * 10 + 1e-6, `${what}[${i}]: wasm ${actual[i]}, cpu ${expected[i]}`);
+  }
+}
+
+/** Compares `fn` (and its gradients) on wasm against cpu, and checks that wasm leaked no tensor. */
+async function compareWithCpu(name: string, fn: Fn, shapes: number[][], grads = true): Promise<void> {
+  const data = randomArrays(shapes, shapes.flat().reduce((a, b) => a * 31 + b, 7));
+  const expected = await evaluate("cpu", fn, shapes, data, grads);
+  await tf.setBackend("wasm");
+  const before = tf.memory().numTensors;
+  const actual = await evaluate("wasm", fn, shapes, data, grads);
+  assertEquals(tf.memory().numTensors, before, `${name}: tensors leaked`);
+  actual.forEach((a, i) => {
+    assertEquals(a.shape, expected[i].shape, `${name} output ${i}: shape`);
+    assertClose(a.values, expected[i].values, `${name} output ${i}`);
+  });
+}
+
+// tfjs 4.22 has no gradient for broadcast batch dimensions: those cases check values only
+const matMulCases: [number[], number[], boolean, boolean][] = [
+  [[5, 7], [7, 3], false, false],
+  [[7, 5], [7, 3], true, false],
+  [[5, 7], [3, 7], false, true],
+  [[7, 5], [3, 7], true, true],
+  [[64, 300], [300, 129], false, false],
+  [[300, 64], [129, 300], true, true],
+  [[128, 97], [128, 33], true, false],
+  [[4, 5, 7], [4, 7, 3], false, false],
+  [[4, 7, 5], [4, 3, 7], true, true],
+  [[4, 5, 7], [7, 3], false, false],
+  [[2, 3, 7, 5], [3, 7], true, true],
+  [[5, 7], [4, 7, 3], false, false],
+  [[5, 7], [4, 3, 7], false, true],
+  [[1, 5, 7], [1, 7, 3], false, false],
+  [[1, 7], [7, 1], false, false],
+];
+
+for (const [aShape, bShape, tA, tB] of matMulCases) {
+  Deno.test(`matMul on wasm matches cpu for ${aShape}×${bShape}, transposeA=${tA}, transposeB=${tB}`, async () => {
+    const broadcast = aShape.length !== bShape.length;
+    await compareWithCpu("matMul", (a, b) => tf.matMul(a, b, tA, tB), [aShape, bShape], !broadcast);
+  });
+}
+
+Deno.test("matMul on wasm reuses one weight tensor under two shapes correctly", async () => {
+  // XNNPACK caches packed weights by tensor id: a reshaped view of the same data must not hit that cache
+  await compareWithCpu("reshaped weights", (a, w) => {
+    const first = tf.matMul(a, w);
+    const second = tf.matMul(tf.reshape(a, [6, 4]).slice([0, 0], [6, 4]), tf.reshape(w, [4, 6]));
+    return tf.concat([first.flatten(), second.flatten()]);
+  }, [[4, 6], [6, 4]]);
+});
+
+const fusedCases: [number[], number[], boolean, boolean, tf.fused.Activation][] = [
+  [[5, 7], [7, 3], false, false, "relu"],
+  [[7, 5], [7, 3], true, false, "linear"],
+  [[5, 7], [3, 7], false, true, "relu"],
+  [[7, 5], [3, 7], true, true, "linear"],
+  [[4, 5, 7], [4, 7, 3], false, false, "relu"],
+  [[4, 7, 5], [4, 7, 3], true, false, "linear"],
+];
+
+for (const [aShape, bShape, tA, tB, activation] of fusedCases) {
+  Deno.test(`fused.matMul on wasm matches cpu for ${aShape}×${bShape}, ${activation}, transposes ${tA}/${tB}`, async () => {
+    const n = tB ? bShape[bShape.length - 2] : bShape[bShape.length - 1];
+    await compareWithCpu(
+      "fused.matMul",
+      (a, b, bias) => tf.fused.matMul({ a, b, bias, activation, transposeA: tA, transposeB: tB }),
+      [aShape, bShape, [n]],
+    );
+  });
+}
+
+for (const activation of ["sigmoid", "elu", "relu6", "leakyrelu"] as const) {
+  Deno.test(`fused.matMul on wasm matches cpu for a batched product with ${activation}`, async () => {
+    await compareWithCpu(
+      "fused.matMul",
+      (a, b, bias) => tf.fused.matMul({ a, b, bias, activation, transposeB: true, leakyreluAlpha: 0.1 }),
+      [[3, 6, 5], [3, 4, 5], [4]],
+      false,
+    );
+  });
+}
+
+const convCases: [
+  number[],
+  number[],
+  number | [number, number],
+  "same" | "valid" | tf.backend_util.ExplicitPadding,
+][] = [
+  [[2, 9, 9, 3], [3, 3, 3, 4], 1, "same"],
+  [[2, 9, 9, 3], [3, 3, 3, 4], 1, "valid"],
+  [[2, 9, 8, 3], [3, 3, 3, 4], 2, "same"],
+  [[2, 10, 9, 2], [3, 2, 2, 5], [2, 3], "valid"],
+  [[3, 12, 12, 1], [5, 5, 1, 4], 1, "same"],
+  [[2, 7, 7, 3], [3, 3, 3, 2], 2, [[0, 0], [1, 2], [2, 0], [0, 0]]],
+];
+
+for (const [xShape, fShape, strides, pad] of convCases) {
+  Deno.test(`conv2d gradients on wasm match cpu for ${xShape} * ${fShape}, strides ${strides}, pad ${JSON.stringify(pad)}`, async () => {
+    await compareWithCpu(
+      "conv2d",
+      (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, pad),
+      [xShape, fShape],
+    );
+  });
+}
+
+Deno.test("Conv2DBackpropFilter on wasm matches cpu for NCHW data", async () => {
+  const attrs = { strides: [2, 1], pad: "same", dataFormat: "NCHW", filterShape: [3, 2, 3, 4] };
+  await compareWithCpu(
+    "Conv2DBackpropFilter",
+    (x, dy) => tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, attrs) as tf.Tensor,
+    [[2, 3, 7, 6], [2, 4, 4, 6]],
+    false,
+  );
+});
+
+Deno.test("a CNN step's gradients on wasm match cpu (conv, maxPool, avgPool, dense)", async () => {
+  await compareWithCpu("cnn", (x, f1, f2, w) => {
+    const h1 = tf.maxPool(tf.relu(tf.conv2d(x as tf.Tensor4D, f1 as tf.Tensor4D, 1, "same")), 2, 2, "same");
+    const h2 = tf.avgPool(tf.conv2d(h1, f2 as tf.Tensor4D, 1, "same"), 2, 2, "valid");
+    return tf.matMul(tf.reshape(h2, [x.shape[0], -1]), w);
+  }, [[4, 12, 12, 1], [5, 5, 1, 3], [5, 5, 3, 4], [36, 10]]);
+});
+
+Deno.test("gather gradients (UnsortedSegmentSum) on wasm match cpu", async () => {
+  await compareWithCpu("gather", (x) => tf.gather(x, tf.tensor1d([3, 0, 3, 1, 4, 3], "int32")), [[6, 5]]);
+  await compareWithCpu("gather axis 1", (x) => tf.gather(x, tf.tensor1d([2, 2, 0], "int32"), 1), [[3, 4, 2]]);
+  await compareWithCpu(
+    "unsortedSegmentSum",
+    (x) => tf.unsortedSegmentSum(x, tf.tensor1d([1, 0, 1, -1, 2], "int32"), 4),
+    [[5, 3]],
+    false,
+  );
+});
+
+Deno.test("maxout (max over pieces) gradients on wasm match cpu", async () => {
+  await compareWithCpu("maxout", (x, w) => tf.max(tf.reshape(tf.matMul(x, w), [8, 6, 5]), 2), [[8, 10], [
+    10,
+    30,
+  ]]);
+});

@@ -103,6 +103,16 @@ export function installWasmFixes(): void {
     kernelFunc: conv2DBackpropFilter as unknown as KernelFunc,
   });
   replaceKernel({
+    kernelName: "Conv2DBackpropInput",
+    backendName: "wasm",
+    kernelFunc: conv2DBackpropInput as unknown as KernelFunc,
+  });
+  replaceKernel({
+    kernelName: "MaxPoolGrad",
+    backendName: "wasm",
+    kernelFunc: maxPoolGrad as unknown as KernelFunc,
+  });
+  replaceKernel({
     kernelName: "UnsortedSegmentSum",
     backendName: "wasm",
     kernelFunc: unsortedSegmentSum as unknown as KernelFunc,
@@ -488,6 +498,137 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   for (const t of temps) backend.disposeData(t.dataId);
   dw.shape = [...filterShape];
   return dw;
+}
+
+/** Attributes shared by the two convolution gradient kernels. */
+interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+function conv2DBackpropInput(args: KernelArgs): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+  const { filter } = args.inputs;
+  let { dy } = args.inputs;
+  const nchw = attrs.dataFormat === "NCHW";
+  const temps: TensorInfo[] = [];
+  let inputShape = attrs.inputShape;
+  if (nchw) {
+    temps.push(dy = run("Transpose", backend, { x: dy }, { perm: [0, 2, 3, 1] }));
+    const [b, c, h, w] = inputShape;
+    inputShape = [b, h, w, c];
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  const rows = batchSize * outHeight * outWidth, width = kh * kw * inChannels;
+  // cols[(b·OH + oh)·OW + ow, (i·kw + j)·C + c] = Σ_o dy[b, oh, ow, o] · filter[i, j, c, o]
+  const cols = run("BatchMatMul", backend, {
+    a: { dataId: dy.dataId, dtype: "float32", shape: [1, rows, outChannels] },
+    b: { dataId: filter.dataId, dtype: "float32", shape: [1, width, outChannels] },
+  }, { transposeA: false, transposeB: true });
+  let dx = backend.makeOutput(inputShape, "float32");
+  const heap = backend.wasm.HEAPF32; // after the last allocation: the heap may have grown
+  const cs = backend.dataIdMap.get(cols.dataId).memoryOffset / 4;
+  const xs = backend.dataIdMap.get(dx.dataId).memoryOffset / 4;
+  heap.fill(0, xs, xs + batchSize * inHeight * inWidth * inChannels);
+  let o = cs;
+  for (let bi = 0; bi < batchSize; bi++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++) {
+        for (let i = 0; i < kh; i++) {
+          const ih = oh * sh + i - top;
+          if (ih < 0 || ih >= inHeight) {
+            o += kw * inChannels;
+            continue;
+          }
+          for (let j = 0; j < kw; j++) {
+            const iw = ow * sw + j - left;
+            if (iw >= 0 && iw < inWidth) {
+              const d = xs + ((bi * inHeight + ih) * inWidth + iw) * inChannels;
+              for (let c = 0; c < inChannels; c++) heap[d + c] += heap[o + c];
+            }
+            o += inChannels;
+          }
+        }
+      }
+    }
+  }
+  backend.disposeData(cols.dataId);
+  if (nchw) {
+    const nhwc = dx;
+    dx = run("Transpose", backend, { x: nhwc }, { perm: [0, 3, 1, 2] });
+    backend.disposeData(nhwc.dataId);
+  }
+  for (const t of temps) backend.disposeData(t.dataId);
+  return dx;
+}
+
+function maxPoolGrad(args: KernelArgs): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const { dy, input } = args.inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  const dx = backend.makeOutput(input.shape, "float32");
+  const heap = backend.wasm.HEAPF32;
+  const xs = backend.dataIdMap.get(input.dataId).memoryOffset / 4;
+  const ds = backend.dataIdMap.get(dy.dataId).memoryOffset / 4;
+  const os = backend.dataIdMap.get(dx.dataId).memoryOffset / 4;
+  heap.fill(0, os, os + batchSize * inHeight * inWidth * inChannels);
+  // each output's gradient goes to the first maximum of its window, as the cpu kernel does
+  let d = ds;
+  for (let b = 0; b < batchSize; b++) {
+    const base = b * inHeight * inWidth * inChannels;
+    for (let oh = 0; oh < outHeight; oh++) {
+      const h0 = Math.max(0, oh * sh - top), h1 = Math.min(inHeight, oh * sh - top + fh);
+      for (let ow = 0; ow < outWidth; ow++) {
+        const w0 = Math.max(0, ow * sw - left), w1 = Math.min(inWidth, ow * sw - left + fw);
+        for (let c = 0; c < inChannels; c++, d++) {
+          let best = -1, max = -Infinity;
+          for (let h = h0; h < h1; h++) {
+            for (let w = w0; w < w1; w++) {
+              const at = base + (h * inWidth + w) * inChannels + c;
+              const value = heap[xs + at];
+              if (value > max || best < 0) {
+                max = value;
+                best = at;
+              }
+            }
+          }
+          if (best >= 0) heap[os + best] += heap[d];
+        }
+      }
+    }
+  }
+  return dx;
 }
 
 function unsortedSegmentSum(args: KernelArgs): TensorInfo {

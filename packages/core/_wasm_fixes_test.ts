@@ -179,3 +179,30 @@ Deno.test("maxout (max over pieces) gradients on wasm match cpu", async () => {
     30,
   ]]);
 });
+
+Deno.test("Conv2DBackpropInput on wasm matches cpu for NCHW data and through conv2dTranspose", async () => {
+  const attrs = { strides: [2, 1], pad: "same", dataFormat: "NCHW", inputShape: [2, 3, 7, 6] };
+  await compareWithCpu(
+    "Conv2DBackpropInput",
+    (dy, f) => tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: f }, attrs) as tf.Tensor,
+    [[2, 4, 4, 6], [3, 2, 3, 4]],
+    false,
+  );
+  await compareWithCpu(
+    "conv2dTranspose",
+    (x, f) => tf.conv2dTranspose(x as tf.Tensor4D, f as tf.Tensor4D, [2, 9, 9, 3], 2, "same"),
+    [[2, 5, 5, 4], [3, 3, 3, 4]],
+  );
+});
+
+const poolCases: [number[], number | [number, number], number | [number, number], "same" | "valid"][] = [
+  [[2, 8, 8, 3], 2, 2, "valid"],
+  [[2, 9, 7, 3], 3, 2, "same"],
+  [[1, 6, 6, 2], [2, 3], 1, "valid"],
+];
+
+for (const [shape, size, strides, pad] of poolCases) {
+  Deno.test(`maxPool gradients on wasm match cpu for ${shape}, window ${size}, strides ${strides}, ${pad}`, async () => {
+    await compareWithCpu("maxPool", (x) => tf.maxPool(x as tf.Tensor4D, size, strides, pad), [shape]);
+  });
+}

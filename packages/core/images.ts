@@ -371,9 +371,12 @@ export async function imageGrid(
   const count = options.count ?? images.length / (height * width);
   if (!Number.isInteger(count) || count < 1 || count * height * width !== images.length) {
     throw new RangeError(
-      `${where}: images has ${images.length} values, expected count × height × width = ` +
-        `${options.count ?? "?"} × ${height} × ${width}` +
-        (options.count === undefined ? "" : ` = ${options.count * height * width}`),
+      `${where}: images has ${images.length} values, expected ` +
+        (options.count === undefined
+          ? `a positive multiple of height × width = ${height} × ${width} = ${height * width}`
+          : `count × height × width = ${options.count} × ${height} × ${width} = ${
+            options.count * height * width
+          }`),
     );
   }
   const columns = options.columns ?? Math.ceil(Math.sqrt(count));

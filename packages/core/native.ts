@@ -1,0 +1,400 @@
+/**
+ * Optional native speed-up for the wasm backend: OpenBLAS's `cblas_sgemm`,
+ * called through `Deno.dlopen` on zero-copy views of the wasm heap, runs
+ * every matrix product (`BatchMatMul`, `_FusedMatMul`) and convolution
+ * (`Conv2D` by im2col, and through core's wasm fixes both convolution
+ * gradients) of the wasm backend.
+ *
+ * Importing this module registers it with {@linkcode useBackend}: a later
+ * `useBackend("auto")` or `useBackend("wasm")` turns it on, or notes in one
+ * line why it could not (no library, no `--allow-ffi`). It needs
+ * `--allow-ffi`, which lifts Deno's sandbox for the whole process, so only
+ * CLIs and benchmarks import it, never a library. On Debian or Ubuntu,
+ * `apt-get install libopenblas0` provides the library.
+ *
+ * @example Turn it on for a script run with `deno run --allow-ffi --allow-read`
+ * ```ts ignore
+ * import "@simple-nets/core/native";
+ * import { useBackend } from "@simple-nets/core";
+ * const info = await useBackend("auto");
+ * console.log(info.name, info.notes); // "wasm", [] when OpenBLAS was found
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
+import { registerAccelerator } from "./backend.ts";
+import { installWasmFixes, matMulShapes, replaceKernel, type WasmBackend } from "./_wasm_fixes.ts";
+
+/** Options of {@linkcode enableNativeBlas}. */
+export interface NativeBlasOptions {
+  /**
+   * Path or name of a shared library exporting `cblas_sgemm`. Without it,
+   * {@linkcode DEFAULT_BLAS_LIBRARIES} are tried in order.
+   */
+  library?: string;
+  /**
+   * Threads OpenBLAS may use (set with `openblas_set_num_threads` when the
+   * library has it; the OpenMP build ignores `OPENBLAS_NUM_THREADS`).
+   *
+   * @default {1}
+   */
+  threads?: number;
+}
+
+/** What {@linkcode enableNativeBlas} did. */
+export interface NativeBlasResult {
+  /** Whether the native kernels are now registered on the wasm backend. */
+  enabled: boolean;
+  /** One line saying why not, when `enabled` is false. */
+  reason?: string;
+  /** The library that was loaded, when `enabled` is true. */
+  library?: string;
+}
+
+/**
+ * Libraries tried when no `library` option is given: OpenBLAS by its
+ * soname, by Debian's multiarch path, then the generic `libblas.so.3`
+ * (which Debian points at OpenBLAS when `libopenblas0` is installed).
+ */
+export const DEFAULT_BLAS_LIBRARIES: readonly string[] = [
+  "libopenblas.so.0",
+  "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+  "libopenblas.dylib",
+  "libblas.so.3",
+];
+
+const SYMBOLS = {
+  cblas_sgemm: {
+    parameters: [
+      "i32", // order
+      "i32", // transA
+      "i32", // transB
+      "i32", // M
+      "i32", // N
+      "i32", // K
+      "f32", // alpha
+      "buffer", // A
+      "i32", // lda
+      "buffer", // B
+      "i32", // ldb
+      "f32", // beta
+      "buffer", // C
+      "i32", // ldc
+    ],
+    result: "void",
+  },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+} as const;
+
+const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+
+type Sgemm = (
+  order: number,
+  transA: number,
+  transB: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  b: Float32Array,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  ldc: number,
+) => void;
+
+let sgemm: Sgemm | undefined;
+let loaded: NativeBlasResult | undefined;
+
+/**
+ * Loads OpenBLAS and registers its `sgemm` as the wasm backend's matrix
+ * product and convolution kernels. Safe to call again: the first library
+ * that loads stays, a later call only sets the thread count. A missing
+ * library, a missing `--allow-ffi` or a wasm backend that is not loaded give
+ * `enabled: false` and a one-line reason, never an exception.
+ *
+ * @param options Which library, how many threads.
+ * @returns Whether the native kernels are on, and the library or the reason.
+ * @throws {RangeError} when `threads` is not an integer of at least 1.
+ *
+ * @example Fall back cleanly when the library is absent
+ * ```ts ignore
+ * import "@tensorflow/tfjs-backend-wasm";
+ * import { enableNativeBlas } from "@simple-nets/core/native";
+ * const result = enableNativeBlas({ threads: 2 });
+ * if (!result.enabled) console.error(`native BLAS unavailable: ${result.reason}`);
+ * ```
+ */
+export function enableNativeBlas(options: NativeBlasOptions = {}): NativeBlasResult {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new RangeError(`Cannot use ${threads} BLAS threads: expected an integer of at least 1`);
+  }
+  if (!tf.getKernel("BatchMatMul", "wasm")) {
+    return {
+      enabled: false,
+      reason: "the wasm backend is not loaded (import @tensorflow/tfjs-backend-wasm first)",
+    };
+  }
+  if (!loaded?.enabled) {
+    loaded = load(options.library);
+    if (!loaded.enabled) return loaded;
+    installWasmFixes(); // first, so that the fixes never replace the native kernels
+    registerNativeKernels();
+  }
+  setThreads(threads);
+  return loaded;
+}
+
+let setThreads: (n: number) => void = () => {};
+
+function load(library?: string): NativeBlasResult {
+  const ffi = Deno.permissions?.querySync?.({ name: "ffi" });
+  if (ffi && ffi.state !== "granted") {
+    return { enabled: false, reason: "needs --allow-ffi" };
+  }
+  const errors: string[] = [];
+  for (const path of library ? [library] : DEFAULT_BLAS_LIBRARIES) {
+    try {
+      const lib = Deno.dlopen(path, SYMBOLS);
+      sgemm = lib.symbols.cblas_sgemm as unknown as Sgemm;
+      const set = lib.symbols.openblas_set_num_threads;
+      if (set) setThreads = (n) => set(n);
+      return { enabled: true, library: path };
+    } catch (error) {
+      errors.push(`${path}: ${(error as Error).message.split("\n")[0]}`);
+    }
+  }
+  return { enabled: false, reason: `no BLAS library with cblas_sgemm found (${errors.join("; ")})` };
+}
+
+registerAccelerator((backend) => {
+  if (backend !== "wasm") return Promise.resolve(undefined);
+  const result = enableNativeBlas();
+  return Promise.resolve(result.enabled ? undefined : `native BLAS unavailable: ${result.reason}`);
+});
+
+type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: NamedAttrMap };
+
+/** A float32 view of `size` floats of tensor `t` on the heap, taken now (after any allocation). */
+function view(backend: WasmBackend, t: TensorInfo, size: number, start = 0): Float32Array {
+  const offset = backend.dataIdMap.get(t.dataId).memoryOffset + start * 4;
+  // the constructor throws a RangeError instead of letting BLAS read outside the heap
+  return new Float32Array(backend.wasm.HEAPF32.buffer, offset, size);
+}
+
+/**
+ * `out = a × b` (with transposes) for float32 tensors of any batch shape
+ * that `matMulShapes` accepted; `beta` 1 adds to what `out` holds.
+ */
+function gemm(
+  backend: WasmBackend,
+  a: TensorInfo,
+  b: TensorInfo,
+  out: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  beta: number,
+): void {
+  const { m, k, n, batchA, batchB } = matMulShapes(a.shape, b.shape, transposeA, transposeB);
+  const batch = Math.max(batchA, batchB);
+  if (tf.util.sizeFromShape(out.shape) !== batch * m * n) {
+    throw new Error(`native matMul: output of shape ${out.shape} cannot hold ${batch}×${m}×${n}`);
+  }
+  if (m * n === 0) return;
+  const lda = transposeA ? m : k, ldb = transposeB ? k : n;
+  const ta = transposeA ? TRANS : NO_TRANS, tb = transposeB ? TRANS : NO_TRANS;
+  if (k === 0) {
+    if (beta === 0) view(backend, out, batch * m * n).fill(0);
+    return;
+  }
+  if (batchB === 1 && !transposeA) {
+    // the batch of `a` folded into its rows: one call
+    const rows = batchA * m;
+    sgemm!(
+      ROW_MAJOR,
+      ta,
+      tb,
+      rows,
+      n,
+      k,
+      1,
+      view(backend, a, rows * k),
+      lda,
+      view(backend, b, k * n),
+      ldb,
+      beta,
+      view(backend, out, rows * n),
+      n,
+    );
+    return;
+  }
+  for (let i = 0; i < batch; i++) {
+    const av = view(backend, a, m * k, batchA === 1 ? 0 : i * m * k);
+    const bv = view(backend, b, k * n, batchB === 1 ? 0 : i * k * n);
+    sgemm!(ROW_MAJOR, ta, tb, m, n, k, 1, av, lda, bv, ldb, beta, view(backend, out, m * n, i * m * n), n);
+  }
+}
+
+function registerNativeKernels(): void {
+  const fallbackMatMul = tf.getKernel("BatchMatMul", "wasm").kernelFunc;
+  const fallbackFused = tf.getKernel("_FusedMatMul", "wasm").kernelFunc;
+  const fallbackConv = tf.getKernel("Conv2D", "wasm");
+  replaceKernel({
+    kernelName: "BatchMatMul",
+    backendName: "wasm",
+    kernelFunc: ((args: KernelArgs) => {
+      const { a, b } = args.inputs;
+      if (a.dtype !== "float32" || b.dtype !== "float32") return fallbackMatMul(args as never);
+      const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+      const backend = args.backend as WasmBackend;
+      const out = backend.makeOutput(
+        matMulShapes(a.shape, b.shape, transposeA, transposeB).outShape,
+        "float32",
+      );
+      gemm(backend, a, b, out, transposeA, transposeB, 0);
+      return out;
+    }) as KernelFunc,
+  });
+  replaceKernel({
+    kernelName: "_FusedMatMul",
+    backendName: "wasm",
+    kernelFunc: ((args: KernelArgs) => nativeFusedMatMul(args, fallbackFused)) as KernelFunc,
+  });
+  replaceKernel({
+    ...fallbackConv,
+    setupFunc: fallbackConv.setupFunc,
+    kernelFunc: ((args: KernelArgs) => nativeConv2D(args, fallbackConv)) as KernelFunc,
+  });
+}
+
+/** Activations applied after the product, as wasm kernel names (relu is done in place). */
+const UNARY: Record<string, string> = { relu6: "Relu6", sigmoid: "Sigmoid", elu: "Elu" };
+
+function nativeFusedMatMul(args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const { a, b, bias, preluActivationWeights } = args.inputs;
+  const attrs = args.attrs as {
+    transposeA: boolean;
+    transposeB: boolean;
+    activation?: string;
+    leakyreluAlpha?: number;
+  };
+  const activation = attrs.activation ?? "linear";
+  const backend = args.backend as WasmBackend;
+  const { n, outShape } = matMulShapes(a.shape, b.shape, attrs.transposeA, attrs.transposeB);
+  const biasSize = bias ? tf.util.sizeFromShape(bias.shape) : 0;
+  if (
+    a.dtype !== "float32" || b.dtype !== "float32" ||
+    (bias && (bias.shape.length > 1 || (biasSize !== n && biasSize !== 1)))
+  ) {
+    return fallback(args as never) as TensorInfo;
+  }
+  let out = backend.makeOutput(outShape, "float32");
+  const size = tf.util.sizeFromShape(outShape);
+  if (bias) {
+    const o = view(backend, out, size), bv = view(backend, bias, biasSize);
+    if (biasSize === 1) o.fill(bv[0]);
+    else for (let row = 0; row < size; row += n) o.set(bv, row);
+  }
+  gemm(backend, a, b, out, attrs.transposeA, attrs.transposeB, bias ? 1 : 0);
+  const apply = (name: string, inputs: Record<string, TensorInfo>, kernelAttrs: NamedAttrMap = {}) => {
+    const next = tf.getKernel(name, "wasm").kernelFunc({
+      inputs,
+      backend: backend as object,
+      attrs: kernelAttrs,
+    }) as TensorInfo;
+    backend.disposeData(out.dataId);
+    out = next;
+  };
+  if (activation === "relu") {
+    const o = view(backend, out, size);
+    for (let i = 0; i < size; i++) if (o[i] < 0) o[i] = 0;
+  } else if (UNARY[activation]) {
+    apply(UNARY[activation], { x: out });
+  } else if (activation === "leakyrelu") {
+    apply("LeakyRelu", { x: out }, { alpha: attrs.leakyreluAlpha ?? 0.2 });
+  } else if (activation === "prelu" && preluActivationWeights) {
+    apply("Prelu", { x: out, alpha: preluActivationWeights });
+  } else if (activation !== "linear") {
+    backend.disposeData(out.dataId);
+    return fallback(args as never) as TensorInfo;
+  }
+  return out;
+}
+
+function nativeConv2D(args: KernelArgs, fallback: KernelConfig): TensorInfo {
+  const { x, filter } = args.inputs;
+  const attrs = args.attrs as {
+    strides: [number, number] | number;
+    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+    dataFormat: "NHWC" | "NCHW";
+    dilations: [number, number] | number;
+    dimRoundingMode?: "floor" | "round" | "ceil";
+  };
+  const dilated = Array.isArray(attrs.dilations)
+    ? attrs.dilations.some((d) => d !== 1)
+    : attrs.dilations !== 1;
+  if (attrs.dataFormat === "NCHW" || dilated || x.dtype !== "float32") {
+    return fallback.kernelFunc(args as never) as TensorInfo;
+  }
+  const backend = args.backend as WasmBackend;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  const rows = batchSize * outHeight * outWidth, width = kh * kw * inChannels;
+  const out = backend.makeOutput(info.outShape, "float32");
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0) {
+    gemm(
+      backend,
+      { ...x, shape: [rows, inChannels] },
+      { ...filter, shape: [inChannels, outChannels] },
+      out,
+      false,
+      false,
+      0,
+    );
+    return out;
+  }
+  // cols[(b·OH + oh)·OW + ow, (i·kw + j)·C + c] = x[b, oh·sh + i - top, ow·sw + j - left, c]
+  const cols = backend.makeOutput([rows, width], "float32");
+  const heap = backend.wasm.HEAPF32; // after the allocations: the heap may have grown
+  const xs = backend.dataIdMap.get(x.dataId).memoryOffset / 4;
+  let o = backend.dataIdMap.get(cols.dataId).memoryOffset / 4;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++) {
+        for (let i = 0; i < kh; i++) {
+          const ih = oh * sh + i - top;
+          for (let j = 0; j < kw; j++, o += inChannels) {
+            const iw = ow * sw + j - left;
+            if (ih < 0 || ih >= inHeight || iw < 0 || iw >= inWidth) {
+              heap.fill(0, o, o + inChannels);
+            } else {
+              const from = xs + ((b * inHeight + ih) * inWidth + iw) * inChannels;
+              if (inChannels > 8) heap.copyWithin(o, from, from + inChannels);
+              else for (let c = 0; c < inChannels; c++) heap[o + c] = heap[from + c];
+            }
+          }
+        }
+      }
+    }
+  }
+  gemm(backend, cols, { ...filter, shape: [width, outChannels] }, out, false, false, 0);
+  backend.disposeData(cols.dataId);
+  return out;
+}

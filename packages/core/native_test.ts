@@ -1,0 +1,210 @@
+import * as tf from "@tensorflow/tfjs";
+import assert, { deepEqual as assertEquals } from "node:assert/strict";
+import { enableNativeBlas } from "./native.ts";
+import { useBackend } from "./backend.ts";
+import { Rng } from "./rng.ts";
+
+const info = await useBackend("wasm");
+const native = enableNativeBlas();
+const skip = native.enabled ? "" : ` (skipped: native BLAS unavailable: ${native.reason})`;
+
+type Fn = (...xs: tf.Tensor[]) => tf.Tensor;
+
+function randomArrays(shapes: number[][], seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return shapes.map((shape) =>
+    Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.next() * 2 - 1)
+  );
+}
+
+async function evaluate(backend: string, fn: Fn, shapes: number[][], data: Float32Array[], grads: boolean) {
+  await tf.setBackend(backend);
+  const xs = shapes.map((s, i) => tf.tensor(data[i], s));
+  const y = tf.tidy(() => fn(...xs));
+  const outs = [y];
+  if (grads) {
+    const dy = tf.tensor(randomArrays([y.shape], 99)[0], y.shape);
+    outs.push(...tf.grads(fn)(xs, dy));
+    dy.dispose();
+  }
+  const arrays = outs.map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
+  tf.dispose([...xs, ...outs]);
+  return arrays;
+}
+
+/** Compares `fn` and its gradients on wasm with native BLAS against the plain cpu kernels; checks for leaks. */
+async function compareWithCpu(name: string, fn: Fn, shapes: number[][], grads = true): Promise<void> {
+  const data = randomArrays(shapes, shapes.flat().reduce((a, b) => a * 31 + b, 7));
+  const expected = await evaluate("cpu", fn, shapes, data, grads);
+  await tf.setBackend("wasm");
+  const before = tf.memory().numTensors;
+  const actual = await evaluate("wasm", fn, shapes, data, grads);
+  assertEquals(tf.memory().numTensors, before, `${name}: tensors leaked`);
+  actual.forEach((a, i) => {
+    assertEquals(a.shape, expected[i].shape, `${name} output ${i}: shape`);
+    let scale = 1;
+    for (const v of expected[i].values) scale = Math.max(scale, Math.abs(v));
+    a.values.forEach((v, j) => {
+      const want = expected[i].values[j];
+      assert(Math.abs(v - want) <= 2e-4 * scale, `${name} output ${i}[${j}]: native ${v}, cpu ${want}`);
+    });
+  });
+}
+
+Deno.test("useBackend('wasm') turned native BLAS on, or said why not", () => {
+  assertEquals(info.name, "wasm");
+  if (native.enabled) assertEquals(info.notes, []);
+  else assert(info.notes.some((note) => note.startsWith("native BLAS unavailable: ")), info.notes.join("; "));
+});
+
+const matMulCases: [number[], number[], boolean, boolean][] = [
+  [[5, 7], [7, 3], false, false],
+  [[7, 5], [7, 3], true, false],
+  [[5, 7], [3, 7], false, true],
+  [[7, 5], [3, 7], true, true],
+  [[64, 300], [300, 129], false, false],
+  [[300, 64], [129, 300], true, true],
+  [[4, 5, 7], [4, 7, 3], false, false],
+  [[4, 7, 5], [4, 3, 7], true, true],
+  [[4, 5, 7], [7, 3], false, false],
+  [[2, 3, 7, 5], [3, 7], true, true],
+  [[5, 7], [4, 7, 3], false, false],
+  [[1, 7], [7, 1], false, false],
+];
+
+for (const [aShape, bShape, tA, tB] of matMulCases) {
+  Deno.test({
+    name: `native matMul matches cpu for ${aShape}×${bShape}, transposeA=${tA}, transposeB=${tB}${skip}`,
+    ignore: !native.enabled,
+    fn: async () => {
+      const broadcast = aShape.length !== bShape.length; // tfjs 4.22 has no gradient for these
+      await compareWithCpu("matMul", (a, b) => tf.matMul(a, b, tA, tB), [aShape, bShape], !broadcast);
+    },
+  });
+}
+
+for (const activation of ["linear", "relu", "relu6", "sigmoid", "elu", "leakyrelu"] as const) {
+  Deno.test({
+    name: `native fused.matMul matches cpu with bias and ${activation}${skip}`,
+    ignore: !native.enabled,
+    fn: async () => {
+      const grads = activation === "linear" || activation === "relu"; // tfjs has gradients for these only
+      const fused = (transposeA: boolean, transposeB: boolean): Fn => (a, b, bias) =>
+        tf.fused.matMul({ a, b, bias, activation, transposeA, transposeB, leakyreluAlpha: 0.1 });
+      await compareWithCpu("fused.matMul", fused(false, false), [[6, 5], [5, 4], [4]], grads);
+      await compareWithCpu("fused.matMul", fused(true, true), [[3, 5, 6], [3, 4, 5], [4]], grads);
+    },
+  });
+}
+
+const convCases: [
+  number[],
+  number[],
+  number | [number, number],
+  "same" | "valid" | tf.backend_util.ExplicitPadding,
+][] = [
+  [[2, 9, 9, 3], [3, 3, 3, 4], 1, "same"],
+  [[2, 9, 8, 3], [3, 3, 3, 4], 2, "same"],
+  [[2, 10, 9, 2], [3, 2, 2, 5], [2, 3], "valid"],
+  [[3, 12, 12, 1], [5, 5, 1, 4], 1, "same"],
+  [[2, 6, 6, 12], [5, 5, 12, 3], 1, "same"],
+  [[2, 5, 5, 3], [1, 1, 3, 4], 1, "valid"],
+  [[2, 7, 7, 3], [3, 3, 3, 2], 2, [[0, 0], [1, 2], [2, 0], [0, 0]]],
+];
+
+for (const [xShape, fShape, strides, pad] of convCases) {
+  Deno.test({
+    name: `native conv2d and its gradients match cpu for ${xShape} * ${fShape}, strides ${strides}, pad ${
+      JSON.stringify(pad)
+    }${skip}`,
+    ignore: !native.enabled,
+    fn: async () => {
+      await compareWithCpu(
+        "conv2d",
+        (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, pad),
+        [xShape, fShape],
+      );
+    },
+  });
+}
+
+Deno.test({
+  name: `a few Adam steps with native BLAS follow the cpu loss curve${skip}`,
+  ignore: !native.enabled,
+  fn: async () => {
+    const curve = async (backend: string) => {
+      await tf.setBackend(backend);
+      const [x, w1, w2] = randomArrays([[32, 20], [20, 16], [16, 1]], 5).map((d, i) =>
+        i === 0 ? tf.tensor(d, [32, 20]) : tf.variable(tf.tensor(d, i === 1 ? [20, 16] : [16, 1]))
+      );
+      const y = tf.sum(x, 1, true);
+      const opt = tf.train.adam(0.01);
+      const losses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const loss = opt.minimize(
+          () => tf.losses.meanSquaredError(y, tf.matMul(tf.relu(tf.matMul(x, w1)), w2)),
+          true,
+        )!;
+        losses.push(loss.dataSync()[0]);
+        loss.dispose();
+      }
+      tf.dispose([x, w1, w2, y]);
+      opt.dispose();
+      return losses;
+    };
+    const cpu = await curve("cpu");
+    const fast = await curve("wasm");
+    fast.forEach((loss, i) =>
+      assert(Math.abs(loss - cpu[i]) <= 1e-4 * Math.abs(cpu[i]), `step ${i}: ${loss} vs ${cpu[i]}`)
+    );
+    assert(fast[9] < fast[0]);
+  },
+});
+
+/** Runs `code` as a script in a fresh process, with `--allow-ffi` or without it; returns its last stdout line. */
+async function runScript(code: string, ffi: boolean): Promise<string> {
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, code);
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const permissions = ffi ? ["--allow-all"] : ["--allow-read", "--allow-env", "--no-prompt"];
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...permissions, "--config", config, file],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    return new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+Deno.test("without --allow-ffi, useBackend('auto') picks wasm and notes one line instead of crashing", async () => {
+  const native = new URL("./native.ts", import.meta.url).href;
+  const backend = new URL("./backend.ts", import.meta.url).href;
+  const out = await runScript(
+    `import "${native}"; import { useBackend } from "${backend}";` +
+      `const info = await useBackend("auto"); console.log(JSON.stringify(info));`,
+    false,
+  );
+  const result = JSON.parse(out);
+  assertEquals(result.name, "wasm");
+  assertEquals(result.notes, ["native BLAS unavailable: needs --allow-ffi"]);
+});
+
+Deno.test("a missing library gives enabled: false and a reason naming it", async () => {
+  const native = new URL("./native.ts", import.meta.url).href;
+  const out = await runScript(
+    `import "@tensorflow/tfjs-backend-wasm"; import { enableNativeBlas } from "${native}";` +
+      `console.log(JSON.stringify(enableNativeBlas({ library: "/nonexistent/libnoblas.so" })));`,
+    true,
+  );
+  const result = JSON.parse(out);
+  assertEquals(result.enabled, false);
+  assert(result.reason.includes("/nonexistent/libnoblas.so"), result.reason);
+});
+
+Deno.test("enableNativeBlas rejects a thread count below 1 with a RangeError", () => {
+  assert.throws(() => enableNativeBlas({ threads: 0 }), RangeError);
+});

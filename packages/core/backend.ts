@@ -72,6 +72,8 @@ async function tryBackend(name: Exclude<BackendName, "auto">): Promise<boolean> 
  */
 export async function useBackend(name: BackendName = "auto"): Promise<BackendInfo> {
   const notes: string[] = [];
+  // Production mode: no per-op NaN checks, and no "install tfjs-node" banner on stderr.
+  tf.enableProdMode();
   let chosen: Exclude<BackendName, "auto"> | undefined;
   if (name === "auto") {
     for (const candidate of AUTO_ORDER) {

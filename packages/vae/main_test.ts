@@ -146,3 +146,50 @@ Deno.test("train, resume, eval and sample work end to end; a resumed run ends wh
   assert.deepEqual([...bytes.subarray(1, 4)], [80, 78, 71]); // "PNG"
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("Ctrl-C finishes the step, writes a checkpoint and exits 130; --resume then completes the run", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "train",
+      "--epochs",
+      "50",
+      "--hidden",
+      "16",
+      "--batch-size",
+      "256",
+      "--out",
+      `${dir}/r`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/step \d+\/1800/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  child.kill("SIGINT");
+  child.kill("SIGINT"); // deno task can deliver one Ctrl-C twice: counts as one
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  const status = await child.status;
+  await child.stdout.cancel();
+  assert.equal(status.code, 130, seen);
+  assert.match(seen, /stopped at step \d+; continue with: deno task train:vae --resume/);
+  const meta = JSON.parse(await Deno.readTextFile(`${dir}/r/checkpoint/meta.json`));
+  assert.ok(meta.step > 0 && meta.step < 1800, `checkpoint at step ${meta.step}`);
+  const resumed = await run("train", "--resume", `${dir}/r`, "--epochs", "1", "--json");
+  // the run is already past epoch 1 or exactly at it: it ends at once, keeping its step
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).resumedFromStep, meta.step);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -88,7 +88,10 @@ export function countParams(params: Params): number {
  */
 export async function restoreOptimizer(optimizer: tf.Optimizer, weights: NamedTensor[]): Promise<void> {
   const copies = weights.map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
+  // setWeights replaces the optimizer's state variables without disposing them.
+  const old = await optimizer.getWeights();
   await optimizer.setWeights(copies);
   // The optimizer's new variables share the copies' data; drop our handles.
-  tf.dispose(copies.map((w) => w.tensor));
+  const given = new Set(weights.map((w) => w.tensor));
+  tf.dispose([...copies, ...old.filter((w) => !given.has(w.tensor))].map((w) => w.tensor));
 }

@@ -171,8 +171,17 @@ export async function trainLoop(
   let order: Int32Array | undefined;
   let orderEpoch = -1;
   let window: Metrics[] = [];
+  let windowSteps = 0;
   let windowStart = performance.now();
   const firstStep = state.step;
+  if (firstStep > 0) {
+    // A resumed run's first log line averages the same steps as an uninterrupted run's would.
+    const lastLog = Math.max(
+      logEvery > 0 ? firstStep - (firstStep % logEvery) : 0,
+      epochMode ? firstStep - (firstStep % perEpoch) : 0,
+    );
+    window = state.recent.slice(Math.max(0, state.recent.length - (firstStep - lastLog)));
+  }
 
   const evaluate = async (epoch: number) => {
     if (!options.evaluate) return;
@@ -216,12 +225,13 @@ export async function trainLoop(
     state.recent.push(losses);
     if (state.recent.length > RECENT_WINDOW) state.recent.shift();
     window.push(losses);
+    windowSteps++;
 
     const epochDone = epochMode && state.step % perEpoch === 0;
     const last = state.step === totalSteps;
     if (state.step % logEvery === 0 || last || epochDone) {
       const now = performance.now();
-      const rate = window.length / Math.max((now - windowStart) / 1000, 1e-9);
+      const rate = windowSteps / Math.max((now - windowStart) / 1000, 1e-9);
       const means = meanOf(window);
       options.onEvent?.({
         type: "step",
@@ -234,6 +244,7 @@ export async function trainLoop(
       });
       await options.onLog?.({ step: state.step, epoch, kind: "train", ...means });
       window = [];
+      windowSteps = 0;
       windowStart = now;
     }
     if (epochDone) {

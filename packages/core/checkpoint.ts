@@ -196,6 +196,12 @@ export async function saveCheckpoint(runDir: string, checkpoint: Checkpoint): Pr
   if (hadOld) await Deno.rename(final, old);
   await Deno.rename(tmp, final);
   if (hadOld) await Deno.remove(old, { recursive: true });
+  // Leftovers of a save that crashed earlier are no longer needed.
+  for await (const e of Deno.readDir(runDir)) {
+    if (e.isDirectory && /^\.checkpoint-(new|old)-/.test(e.name)) {
+      await Deno.remove(join(runDir, e.name), { recursive: true }).catch(() => {});
+    }
+  }
   return final;
 }
 

@@ -20,6 +20,8 @@ import {
   restoreOptimizer,
 } from "@simple-nets/core";
 import { BACKEND_NAMES, type BackendName, useBackend } from "@simple-nets/core/backend";
+// Registers the optional OpenBLAS kernels (needs --allow-ffi; falls back with a note).
+import "@simple-nets/core/native";
 import {
   checkOutDir,
   defaultRunDir,

@@ -66,6 +66,7 @@ async function localTypeNames(): Promise<Set<string>> {
 /** Drops `private-type-ref` diagnostics whose referenced type is not declared in our own code. */
 function withoutNpmTypeRefs(local: Set<string>) {
   return (output: string): string => {
+    // deno-lint-ignore no-control-regex
     const clean = output.replace(/\x1b\[[0-9;]*m/g, "");
     const blocks = clean.split(/\n(?=error)/).map((b) => b.trim()).filter((b) => b.startsWith("error"));
     const kept = blocks.filter((block) => {

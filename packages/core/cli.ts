@@ -51,7 +51,8 @@ export interface FlagSpec {
 /** Flag specs by kebab-case name. */
 export type FlagSpecs = Record<string, FlagSpec>;
 
-type ValueOf<F extends FlagSpec> = F["type"] extends "boolean" ? boolean
+/** The parsed value type of one flag spec. */
+export type ValueOf<F extends FlagSpec> = F["type"] extends "boolean" ? boolean
   : F["type"] extends "int" | "number" ? number
   : F["type"] extends "ints" ? number[]
   : F extends { choices: readonly (infer C)[] } ? C

@@ -205,7 +205,7 @@ async function writePictures(dir: string, records: Record<string, number | strin
   await writeFileAtomic(
     `${dir}/loss.png`,
     await lossPlot(records, {
-      title: "Character LM: training loss (nats/char) and validation (bits/char)",
+      title: "charlm: train nats/char, val bits/char",
       keys: ["loss", "valBitsPerChar"],
       kinds: ["train", "eval"],
     }),
@@ -314,6 +314,7 @@ async function train(args: string[]): Promise<number> {
     `baselines on the validation split: uniform ${formatNumber(Math.log2(vocab.size))} bits/char, ` +
       `bigram ${formatNumber(bigramBitsPerChar(trainText, valText, { vocab }))} bits/char`,
   );
+  const valChars = [...valText].length;
   const log = await MetricsLog.open(`${outDir}/metrics.jsonl`, resumeState?.step);
   const samplesPath = `${outDir}/samples.txt`;
   if (!resumeMeta) await Deno.writeTextFile(samplesPath, "");
@@ -337,6 +338,9 @@ async function train(args: string[]): Promise<number> {
     onEvent: (event) => {
       if (event.type === "eval") lastMetrics = event.metrics;
       progress.event(event);
+      if (event.type === "step" && event.step === options.steps) {
+        progress.note(`scoring the whole validation split (${valChars} characters, one step each)…`);
+      }
     },
     onLog: (record) => log.append(record),
     onSample: async (step, text) => {

@@ -47,10 +47,12 @@ export { evaluateBitsPerChar, type EvaluateOptions, type Evaluation } from "./ev
 export { defaultPrime, pickNext, sampleChars, type SampleOptions, sampleText } from "./sample.ts";
 export {
   createOptimizer,
+  createTrainStep,
   makeBatch,
   trainCharLM,
   type TrainCharLMOptions,
   type TrainCharLMResult,
+  type TrainStepOptions,
 } from "./train.ts";
 export {
   loadCharLM,

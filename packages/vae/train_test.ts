@@ -49,7 +49,7 @@ Deno.test("training, evaluation and generation leak no tensors", async () => {
     await trainVae(vae, data, { epochs: 1, batchSize: 256 });
     evaluateVae(vae, data, { batchSize: 200 });
     tf.dispose([sampleVae(vae, 3), latentManifold(vae, 3)]);
-    tf.tidy(() => reconstruct(vae, tf.zeros([2, 784])));
+    tf.tidy(() => reconstruct(vae, tf.zeros([2, 784]))).dispose();
   });
   disposeVae(vae);
 });

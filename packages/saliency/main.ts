@@ -392,7 +392,10 @@ async function prepareMaps(
         `${config.digits.join(",")}`,
     );
   }
-  const outDir = out ?? `${dir}/${outName}`;
+  // Beside the checkpoint in its run folder, never inside the checkpoint folder (a save replaces that).
+  const parent = (path: string) => path.replace(/\/+$/, "").replace(/(^|\/)[^/]*$/, "") || ".";
+  const runDir = await Deno.stat(`${dir}/meta.json`).then(() => parent(dir), () => dir);
+  const outDir = out ?? `${runDir}/${outName}`;
   try {
     if (!(await Deno.stat(outDir)).isDirectory) {
       throw new UserError(`--out ${outDir} is a file, expected a folder`);
@@ -488,6 +491,10 @@ async function explain(args: string[]): Promise<number> {
 
 const STEP_TITLES: Record<string, string> = { output: "output", conv2: "conv2", conv1: "conv1" };
 const METHOD_NAMES: Record<SaliencyMethod, string> = { vanilla: "gradient", smoothgrad: "SmoothGrad" };
+const METHOD_COLORS: Record<SaliencyMethod, readonly [number, number, number]> = {
+  vanilla: [31, 119, 180],
+  smoothgrad: [255, 127, 14],
+};
 
 async function sanityPictures(
   out: string,
@@ -538,13 +545,14 @@ async function sanityPictures(
         x: steps.map((_, i) => i),
         y: steps.map((s) => s[method]?.[key] ?? NaN),
         dashed: key === "spearmanAbs",
+        color: METHOD_COLORS[method],
       });
     }
   }
   await writeFileAtomic(
     `${out}/sanity_correlations.png`,
     await linePlot(series, {
-      title: `Spearman rank correlation with the trained model's maps (${result.images} images)`,
+      title: `Spearman correlation with trained maps, ${result.images} images`,
       xLabel: "layers randomised (cascading, from the top)",
       xTickLabels: names,
       yRange: [-0.2, 1.05],

@@ -141,7 +141,17 @@ Deno.test("train, resume, explain and sanity work end to end on a tiny 0/1 model
   const changed = await run("train", "--resume", `${dir}/b`, "--digits", "0,2");
   assert.match(changed.stderr, /^error: --digits cannot be changed when resuming/);
 
-  const ex = await run("explain", "--checkpoint", `${dir}/a`, "--count", "3", "--samples", "2", "--json");
+  // The checkpoint folder itself works too; the pictures still go beside it, into the run folder.
+  const ex = await run(
+    "explain",
+    "--checkpoint",
+    `${dir}/a/checkpoint`,
+    "--count",
+    "3",
+    "--samples",
+    "2",
+    "--json",
+  );
   assert.equal(ex.code, 0, ex.stderr);
   const e = JSON.parse(ex.stdout);
   assert.equal(e.out, `${dir}/a/explain`);
@@ -207,5 +217,60 @@ Deno.test("--out refuses a non-empty folder that is not this run's", async () =>
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^error: --out .* is not empty and holds no checkpoint of this run/);
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["notes.txt"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("Ctrl-C finishes the step, writes a checkpoint and exits 130; --resume continues from it", async () => {
+  const dir = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "train",
+      "--digits",
+      "0,1",
+      "--filters",
+      "2,4",
+      "--train-limit",
+      "16",
+      "--batch-size",
+      "8",
+    ]
+      .concat(["--epochs", "500", "--backend", "cpu", "--out", `${dir}/r`]),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/epoch 1 done/.test(seen)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  child.kill("SIGINT");
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+  }
+  const status = await child.status;
+  await child.stdout.cancel();
+  assert.equal(status.code, 130, seen);
+  assert.match(seen, /stopped at step \d+; continue with: deno task train:saliency --resume/);
+  const meta = JSON.parse(await Deno.readTextFile(`${dir}/r/checkpoint/meta.json`));
+  assert.ok(meta.step >= 2 && meta.step < 1000, `checkpoint at step ${meta.step}`);
+  const resumed = await run(
+    "train",
+    "--resume",
+    `${dir}/r`,
+    "--epochs",
+    String(Math.ceil(meta.step / 2) + 1),
+    "--json",
+  );
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const summary = JSON.parse(resumed.stdout);
+  assert.equal(summary.resumedFromStep, meta.step);
+  assert.equal(summary.steps, 2 * (Math.ceil(meta.step / 2) + 1));
   await Deno.remove(dir, { recursive: true });
 });

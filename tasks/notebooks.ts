@@ -27,7 +27,7 @@ const root = new URL("../", import.meta.url).pathname;
 const notebooksDir = `${root}notebooks`;
 
 /** What to type when Jupyter or the Deno kernel is missing. */
-export const INSTALL_HINT = "install them with:\n" +
+export const INSTALL_HINT = "install Jupyter and the Deno kernel with:\n" +
   "  apt-get install -y jupyter-notebook python3-nbconvert\n" +
   "  deno jupyter --install";
 

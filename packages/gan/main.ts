@@ -50,8 +50,11 @@ import { createGanOptimizers, splitValidation, trainGan } from "./train.ts";
 import { evaluateGan, meanDiscriminator } from "./evaluate.ts";
 import { disposeOptimizerState, GAN_PACKAGE, loadGan, saveGan } from "./io.ts";
 
-/** Epochs of the default run (see the README for what they give and take). */
-const DEFAULT_EPOCHS = 30;
+/**
+ * Epochs of the default run: the reference's default (gan.py). This GAN learns slowly on 8,000 images: after
+ * 30 epochs both this port and gan.py still draw collapsed blobs (see the README).
+ */
+const DEFAULT_EPOCHS = 100;
 /** Images in the fixed-noise grids written after every epoch and at the end. */
 const GRID_IMAGES = 100;
 /** Generated images the end-of-epoch evaluation averages D(G(z)) over (the grid's are the first 100). */

@@ -95,7 +95,7 @@ export async function measureInChild(
   const times: StepTimes = { warmupMs: [], timedMs: [], cut: true };
   let result: Measurement | undefined;
   let unavailable: string | undefined;
-  let kernels: unknown;
+  let kernels: Measurement["topKernels"];
   const stderr = tail(child.stderr);
   await eachLine(child.stdout, (line) => {
     if (!line.startsWith("{")) return;
@@ -107,7 +107,7 @@ export async function measureInChild(
     }
     if (typeof message.lap === "number") (message.warmup ? times.warmupMs : times.timedMs).push(message.lap);
     else if (message.result) result = message.result as Measurement;
-    else if (message.profile) kernels = message.profile;
+    else if (message.profile) kernels = message.profile as Measurement["topKernels"];
     else if (typeof message.unavailable === "string") unavailable = message.unavailable;
   });
   const status = await child.status;

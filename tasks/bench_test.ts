@@ -115,3 +115,19 @@ Deno.test("peakFromProcStatus() reads VmHWM in MB", () => {
   assertEquals(peakFromProcStatus("Name:\tdeno\nVmHWM:\t  204800 kB\nVmRSS:\t1 kB\n"), 200);
   assertEquals(peakFromProcStatus("Name:\tdeno\n"), null);
 });
+
+Deno.test("timeLoop() times a core trainLoop per step and aborts it once the timer says stop", async () => {
+  const { trainLoop } = await import("@simple-nets/core");
+  const { timeLoop } = await import("./_bench_models.ts");
+  const timer = new StepTimer({ warmup: 1, steps: 2, budgetMs: 60_000 });
+  let stepsRun = 0;
+  const laps: boolean[] = [];
+  await timeLoop(timer, (_ms, warmup) => laps.push(warmup), (hooks) =>
+    trainLoop(() => {
+      stepsRun++;
+      return { loss: 1 };
+    }, { seed: 1, ...hooks, steps: 10 }));
+  assertEquals(laps, [true, false, false]);
+  assertEquals(stepsRun, 3);
+  assertEquals(timer.result().cut, false);
+});

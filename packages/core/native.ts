@@ -26,6 +26,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import { registerAccelerator } from "./backend.ts";
 import { installWasmFixes, matMulShapes, replaceKernel, type WasmBackend } from "./_wasm_fixes.ts";
+import { registerFusedSequence } from "./fused.ts";
+import { createNativeSequence, type Sgemm } from "./native_rnn.ts";
 
 /** Options of {@linkcode enableNativeBlas}. */
 export interface NativeBlasOptions {
@@ -91,23 +93,6 @@ const SYMBOLS = {
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
-type Sgemm = (
-  order: number,
-  transA: number,
-  transB: number,
-  m: number,
-  n: number,
-  k: number,
-  alpha: number,
-  a: Float32Array,
-  lda: number,
-  b: Float32Array,
-  ldb: number,
-  beta: number,
-  c: Float32Array,
-  ldc: number,
-) => void;
-
 let sgemm: Sgemm | undefined;
 let loaded: NativeBlasResult | undefined;
 
@@ -146,6 +131,7 @@ export function enableNativeBlas(options: NativeBlasOptions = {}): NativeBlasRes
     if (!loaded.enabled) return loaded;
     installWasmFixes(); // first, so that the fixes never replace the native kernels
     registerNativeKernels();
+    registerFusedSequence(createNativeSequence(sgemm!));
   }
   setThreads(threads);
   return loaded;

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { disposeParams, makeParams, type Params, Rng, uniformTensor } from "@simple-nets/core";
+import { getFusedSequence } from "@simple-nets/core/fused";
 import {
   CELL_TYPES,
   type CellType,
@@ -233,6 +234,22 @@ export function forwardTimeMajor(
     const dropRng = dropoutSeed === undefined || dropout === 0 ? undefined : new Rng(dropoutSeed);
     const drop = (h: tf.Tensor2D) =>
       dropRng ? tf.dropout(h, dropout, undefined, dropRng.seed()) as tf.Tensor2D : h;
+    const fused = getFusedSequence();
+    if (fused) {
+      // One op for each layer's whole recurrence (registered by core's native module): everything is
+      // [T·batch, ·] time-major rows, one product per projection. Dropout draws one mask for all steps.
+      const steps = ids.shape[0];
+      let x = tf.cast(tf.oneHot(tf.reshape(ids, [-1]), model.vocab.size), "float32") as tf.Tensor2D;
+      for (let l = 0; l < layers; l++) {
+        const xw = tf.add(tf.matMul(x, p[`layer${l}/wx`]), p[`layer${l}/b`]);
+        const start = state?.[l] ?? zeroState(cell, batch, hidden);
+        const out = fused(cell, tf.reshape(xw, [steps, batch, -1]), p[`layer${l}/wh`] as tf.Tensor2D, start);
+        next.push(out.state);
+        out.state.forEach((t) => tf.keep(t));
+        x = drop(tf.reshape(out.outputs, [steps * batch, hidden]));
+      }
+      return tf.add(tf.matMul(x, p["out/w"]), p["out/b"]) as tf.Tensor2D;
+    }
     // Per-step tensors throughout (see runSequence); the ids are small, so unstacking them is cheap.
     // One-hot products rather than tf.gather: the same numbers, and much faster on wasm and cpu.
     // (An int32 one-hot then a cast: wasm's OneHot writes int32 bits when asked for float32.)

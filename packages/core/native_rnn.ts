@@ -67,7 +67,27 @@ interface Saved {
   tanhC: Float32Array;
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+/**
+ * tanh as a rational function on [-7.9, 7.9] (Eigen's float tanh; absolute
+ * error below 3e-7), 3-4× faster than `Math.tanh` in V8.
+ */
+function tanh(x: number): number {
+  x = x > 7.90531110763549805 ? 7.90531110763549805 : x < -7.90531110763549805 ? -7.90531110763549805 : x;
+  const x2 = x * x;
+  let p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13;
+  p = p * x2 - 8.60467152213735e-11;
+  p = p * x2 + 5.12229709037114e-8;
+  p = p * x2 + 1.48572235717979e-5;
+  p = p * x2 + 6.37261928875436e-4;
+  p = p * x2 + 4.89352455891786e-3;
+  let q = x2 * 1.19825839466702e-6 + 1.18534705686654e-4;
+  q = q * x2 + 2.268434632439e-3;
+  q = q * x2 + 4.89352518554385e-3;
+  return (x * p) / q;
+}
+
+/** σ(x) = (1 + tanh(x/2)) / 2, absolute error below 2e-7. */
+const sigmoid = (x: number) => 0.5 + 0.5 * tanh(0.5 * x);
 
 function forward(
   sgemm: Sgemm,
@@ -92,7 +112,7 @@ function forward(
     const hOut = (t + 1) * BH;
     if (cell === "rnn") {
       sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, B, W, H, 1, h, H, wh, W, 1, z, W);
-      for (let k = 0; k < BH; k++) hs[hOut + k] = z[k] = Math.tanh(z[k]);
+      for (let k = 0; k < BH; k++) hs[hOut + k] = z[k] = tanh(z[k]);
     } else if (cell === "lstm") {
       sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, B, W, H, 1, h, H, wh, W, 1, z, W);
       const cIn = t * BH, cOut = (t + 1) * BH;
@@ -102,10 +122,10 @@ function forward(
           const i = z[row + j] = sigmoid(z[row + j]);
           const f = z[row + H + j] = sigmoid(z[row + H + j]);
           const o = z[row + 2 * H + j] = sigmoid(z[row + 2 * H + j]);
-          const g = z[row + 3 * H + j] = Math.tanh(z[row + 3 * H + j]);
+          const g = z[row + 3 * H + j] = tanh(z[row + 3 * H + j]);
           const k = b * H + j;
           extra[cOut + k] = f * extra[cIn + k] + i * g;
-          hs[hOut + k] = o * (tanhC[t * BH + k] = Math.tanh(extra[cOut + k]));
+          hs[hOut + k] = o * (tanhC[t * BH + k] = tanh(extra[cOut + k]));
         }
       }
     } else {
@@ -125,7 +145,7 @@ function forward(
         const row = b * W;
         for (let j = 0; j < H; j++) {
           const u = z[row + j];
-          const cand = z[row + 2 * H + j] = Math.tanh(z[row + 2 * H + j]);
+          const cand = z[row + 2 * H + j] = tanh(z[row + 2 * H + j]);
           const k = b * H + j;
           hs[hOut + k] = h[k] + u * (cand - h[k]);
         }

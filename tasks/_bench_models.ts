@@ -90,12 +90,19 @@ function vae(name: string, hidden: number, latent: number): BenchModel {
   return {
     name,
     step: `VAE 784-${hidden}-${latent}, batch 128, negative ELBO, Adam 1e-3`,
-    via: "@simple-nets/vae trainVae (no single-step export)",
+    via: "@simple-nets/vae vaeStep",
     async run(timer, onLap) {
-      const { createVae, disposeVae, trainVae } = await import("@simple-nets/vae");
+      const { createVae, disposeVae, vaeStep } = await import("@simple-nets/vae");
       const model = createVae({ hidden, latent }, { seed: 1 });
-      const images = randomImages(128 * timer.maxSteps);
-      await timeLoop(timer, onLap, (h) => trainVae(model, images, { epochs: 1, batchSize: 128, ...h }));
+      const images = randomImages(1024);
+      const optimizer = tf.train.adam(1e-3);
+      const step = vaeStep(model, images, optimizer);
+      let s = 0;
+      await timeSteps(timer, onLap, () => {
+        const indices = new Rng(1, ["shuffle", s]).permutation(images.count).subarray(0, 128);
+        step({ step: s, epoch: 0, indices, rng: new Rng(1, ["step", s++]) });
+      });
+      optimizer.dispose();
       disposeVae(model);
     },
   };

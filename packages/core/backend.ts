@@ -58,10 +58,19 @@ async function tryBackend(name: Exclude<BackendName, "auto">): Promise<boolean> 
     await import("@tensorflow/tfjs-backend-webgpu");
   }
   try {
-    return await tf.setBackend(name);
+    if (!(await tf.setBackend(name))) return false;
   } catch {
     return false;
   }
+  if (name === "webgpu") {
+    // Every package reads its losses back synchronously; tfjs-webgpu cannot in Deno (no canvas).
+    try {
+      tf.tidy(() => tf.scalar(1).add(1)).dataSync();
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

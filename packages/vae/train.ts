@@ -9,6 +9,7 @@ import {
   type LoopState,
   type Metrics,
   Rng,
+  type StepContext,
   type TrainEvent,
   trainLoop,
   type TrainLoopResult,
@@ -74,6 +75,44 @@ function checkImages(vae: Vae, images: ImageSet): void {
 }
 
 /**
+ * One training step of a VAE, as {@linkcode trainVae} gives it to core's
+ * `trainLoop`: the batch `ctx.indices` of `images`, reparameterisation
+ * noise from `ctx.rng`, one optimizer update on the batch-mean negative
+ * ELBO. Exported so that benchmarks and custom loops run exactly the
+ * training code.
+ *
+ * @returns A synchronous step function returning `loss`, `reconstruction` and `kl` (nats per image).
+ */
+export function vaeStep(vae: Vae, images: ImageSet, optimizer: tf.Optimizer): (ctx: StepContext) => Metrics {
+  checkImages(vae, images);
+  const variables = Object.values(vae.params);
+  const { inputSize, latent } = vae.config;
+  return (ctx) => {
+    if (!ctx.indices) throw new RangeError("A VAE step needs the batch's example indices (epoch mode)");
+    const n = ctx.indices.length;
+    const batch = gatherRows(images.images, ctx.indices, inputSize);
+    const eps = ctx.rng.fillNormal(new Float32Array(n * latent));
+    let parts: tf.Tensor | undefined;
+    tf.tidy(() => {
+      optimizer.minimize(
+        () => {
+          const x = tf.tensor2d(batch, [n, inputSize]);
+          const { reconstruction, kl } = negativeElbo(vae, x, tf.tensor2d(eps, [n, latent]));
+          const r = tf.mean(reconstruction), k = tf.mean(kl);
+          parts = tf.keep(tf.stack([r, k]));
+          return tf.add(r, k) as tf.Scalar;
+        },
+        false,
+        variables,
+      );
+    });
+    const [r, k] = parts!.dataSync();
+    parts!.dispose();
+    return { loss: r + k, reconstruction: r, kl: k };
+  };
+}
+
+/**
  * Trains a VAE with Adam on the mean over the batch of the per-image
  * negative ELBO (BCE summed over pixels + KL summed over latents).
  * Step losses: `loss` (negative ELBO), `reconstruction`, `kl`, nats per image.
@@ -100,31 +139,8 @@ export async function trainVae(
   checkImages(vae, images);
   const { batchSize = 128, learningRate = 1e-3, seed = 1 } = options;
   const optimizer = options.optimizer ?? tf.train.adam(learningRate);
-  const variables = Object.values(vae.params);
-  const { inputSize, latent } = vae.config;
   try {
-    return await trainLoop((ctx) => {
-      const n = ctx.indices!.length;
-      const batch = gatherRows(images.images, ctx.indices!, inputSize);
-      const eps = ctx.rng.fillNormal(new Float32Array(n * latent));
-      let parts: tf.Tensor | undefined;
-      tf.tidy(() => {
-        optimizer.minimize(
-          () => {
-            const x = tf.tensor2d(batch, [n, inputSize]);
-            const { reconstruction, kl } = negativeElbo(vae, x, tf.tensor2d(eps, [n, latent]));
-            const r = tf.mean(reconstruction), k = tf.mean(kl);
-            parts = tf.keep(tf.stack([r, k]));
-            return tf.add(r, k) as tf.Scalar;
-          },
-          false,
-          variables,
-        );
-      });
-      const [r, k] = parts!.dataSync();
-      parts!.dispose();
-      return { loss: r + k, reconstruction: r, kl: k };
-    }, {
+    return await trainLoop(vaeStep(vae, images, optimizer), {
       seed,
       epochs: options.epochs ?? 10,
       examples: images.count,

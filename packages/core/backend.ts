@@ -65,7 +65,12 @@ async function tryBackend(name: Exclude<BackendName, "auto">): Promise<boolean> 
   if (name === "webgpu") {
     // Every package reads its losses back synchronously; tfjs-webgpu cannot in Deno (no canvas).
     try {
-      tf.tidy(() => tf.scalar(1).add(1)).dataSync();
+      const probe = tf.tidy(() => tf.scalar(1).add(1));
+      try {
+        probe.dataSync();
+      } finally {
+        probe.dispose();
+      }
     } catch {
       return false;
     }

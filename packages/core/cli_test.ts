@@ -140,7 +140,7 @@ Deno.test("runMain: exit 0 with help on stdout, 1 with one error line, 130 when 
   const script = new URL("./testdata/cli_main.ts", import.meta.url).pathname;
   const run = async (...args: string[]) => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", script, ...args],
+      args: ["run", "-A", "--node-modules-dir=manual", "--quiet", script, ...args],
       cwd: new URL(".", import.meta.url).pathname,
       env: { NO_COLOR: "1" },
       stdout: "piped",

@@ -169,7 +169,7 @@ async function runScript(code: string, ffi: boolean): Promise<string> {
     const config = new URL("../../deno.json", import.meta.url).pathname;
     const permissions = ffi ? ["--allow-all"] : ["--allow-read", "--allow-env", "--no-prompt"];
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, "--config", config, file],
+      args: ["run", ...permissions, "--node-modules-dir=manual", "--config", config, file],
       stdout: "piped",
       stderr: "piped",
     }).output();

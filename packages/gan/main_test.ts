@@ -20,7 +20,7 @@ const SMALL = [
 
 async function run(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: ["run", "-A", "--node-modules-dir=manual", MAIN, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -4,7 +4,7 @@ const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
 async function run(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
+    args: ["run", "-A", "--node-modules-dir=manual", MAIN, ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -153,6 +153,7 @@ Deno.test("Ctrl-C finishes the step, writes a checkpoint and exits 130; --resume
     args: [
       "run",
       "-A",
+      "--node-modules-dir=manual",
       MAIN,
       "train",
       "--epochs",

@@ -89,6 +89,71 @@ function tanh(x: number): number {
 /** σ(x) = (1 + tanh(x/2)) / 2, absolute error below 2e-7. */
 const sigmoid = (x: number) => 0.5 + 0.5 * tanh(0.5 * x);
 
+/**
+ * One LSTM step's gate math, in place on `z` (pre-activations i, f, o, g of
+ * each row, `[B, 4H]`): c_{t+1} = f·c_t + i·g into `cs`, tanh(c_{t+1}) into
+ * `tanhC`, h_{t+1} into `hs`. `off` is t·B·H, `hOut` (t+1)·B·H.
+ */
+function lstmForward(
+  z: Float32Array,
+  cs: Float32Array,
+  tanhC: Float32Array,
+  hs: Float32Array,
+  off: number,
+  hOut: number,
+  B: number,
+  H: number,
+): void {
+  const W = 4 * H, BH = B * H;
+  for (let b = 0; b < B; b++) {
+    const row = b * W;
+    for (let j = 0; j < H; j++) {
+      const i = z[row + j] = sigmoid(z[row + j]);
+      const f = z[row + H + j] = sigmoid(z[row + H + j]);
+      const o = z[row + 2 * H + j] = sigmoid(z[row + 2 * H + j]);
+      const g = z[row + 3 * H + j] = tanh(z[row + 3 * H + j]);
+      const k = off + b * H + j;
+      const c = cs[k + BH] = f * cs[k] + i * g;
+      hs[hOut + b * H + j] = o * (tanhC[k] = tanh(c));
+    }
+  }
+}
+
+/**
+ * One LSTM step backward: the pre-activation gradients `d` `[B, 4H]` from
+ * the activations `a`, the output gradient (`dy` at `off` plus the carried
+ * `dh`) and the carried `dc`, which becomes the gradient of c_t.
+ */
+function lstmBackward(
+  d: Float32Array,
+  a: Float32Array,
+  dy: Float32Array,
+  dh: Float32Array,
+  dc: Float32Array,
+  cs: Float32Array,
+  tanhC: Float32Array,
+  off: number,
+  B: number,
+  H: number,
+): void {
+  const W = 4 * H;
+  for (let b = 0; b < B; b++) {
+    const row = b * W;
+    for (let j = 0; j < H; j++) {
+      const k = b * H + j;
+      const gh = dy[off + k] + dh[k];
+      const i = a[row + j], f = a[row + H + j], o = a[row + 2 * H + j], g = a[row + 3 * H + j];
+      const tc = tanhC[off + k];
+      const dct = dc[k] + gh * o * (1 - tc * tc);
+      d[row + j] = dct * g * i * (1 - i);
+      d[row + H + j] = dct * cs[off + k] * f * (1 - f);
+      d[row + 2 * H + j] = gh * tc * o * (1 - o);
+      d[row + 3 * H + j] = dct * i * (1 - g * g);
+      dc[k] = dct * f;
+    }
+  }
+}
+
 function forward(
   sgemm: Sgemm,
   cell: FusedCell,
@@ -115,19 +180,7 @@ function forward(
       for (let k = 0; k < BH; k++) hs[hOut + k] = z[k] = tanh(z[k]);
     } else if (cell === "lstm") {
       sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, B, W, H, 1, h, H, wh, W, 1, z, W);
-      const cIn = t * BH, cOut = (t + 1) * BH;
-      for (let b = 0; b < B; b++) {
-        const row = b * W;
-        for (let j = 0; j < H; j++) {
-          const i = z[row + j] = sigmoid(z[row + j]);
-          const f = z[row + H + j] = sigmoid(z[row + H + j]);
-          const o = z[row + 2 * H + j] = sigmoid(z[row + 2 * H + j]);
-          const g = z[row + 3 * H + j] = tanh(z[row + 3 * H + j]);
-          const k = b * H + j;
-          extra[cOut + k] = f * extra[cIn + k] + i * g;
-          hs[hOut + k] = o * (tanhC[t * BH + k] = tanh(extra[cOut + k]));
-        }
-      }
+      lstmForward(z, extra, tanhC, hs, t * BH, hOut, B, H);
     } else {
       // u, r = σ(xw_ur + h·Wh_ur); candidate = tanh(xw_c + (r·h)·Wh_c)
       sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, B, 2 * H, H, 1, h, H, wh, W, 1, z, W);
@@ -184,22 +237,7 @@ function backward(
       }
       sgemm(ROW_MAJOR, NO_TRANS, TRANS, B, H, W, 1, d, W, wh, W, 0, dh, H);
     } else if (cell === "lstm") {
-      const cPrev = t * BH, tcT = t * BH;
-      for (let b = 0; b < B; b++) {
-        const row = b * W;
-        for (let j = 0; j < H; j++) {
-          const k = b * H + j;
-          const gh = dy[dyT + k] + dh[k];
-          const i = a[row + j], f = a[row + H + j], o = a[row + 2 * H + j], g = a[row + 3 * H + j];
-          const tc = tanhC[tcT + k];
-          const dct = dc![k] + gh * o * (1 - tc * tc);
-          d[row + j] = dct * g * i * (1 - i);
-          d[row + H + j] = dct * extra[cPrev + k] * f * (1 - f);
-          d[row + 2 * H + j] = gh * tc * o * (1 - o);
-          d[row + 3 * H + j] = dct * i * (1 - g * g);
-          dc![k] = dct * f;
-        }
-      }
+      lstmBackward(d, a, dy, dh, dc!, extra, tanhC, t * BH, B, H);
       sgemm(ROW_MAJOR, NO_TRANS, TRANS, B, H, W, 1, d, W, wh, W, 0, dh, H);
     } else {
       const hPrev = hs.subarray(t * BH, (t + 1) * BH);

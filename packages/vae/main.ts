@@ -43,7 +43,7 @@ import { latentManifold, reconstruct, sampleVae } from "./generate.ts";
 import { loadVae, saveVae, VAE_PACKAGE } from "./io.ts";
 
 /** Epochs of the default run: about two minutes on 2 CPU cores with the wasm backend. */
-const DEFAULT_EPOCHS = 10;
+const DEFAULT_EPOCHS = 20;
 
 const COMMON = {
   seed: { type: "int", default: 1, help: "seed of every random choice" },

@@ -22,7 +22,7 @@ import {
   restoreOptimizer,
   type TextCorpus,
 } from "@simple-nets/core";
-import { BACKEND_NAMES, type BackendName, useBackend } from "@simple-nets/core/backend";
+import { BACKEND_NAMES } from "@simple-nets/core/backend";
 import {
   checkOutDir,
   defaultRunDir,
@@ -33,7 +33,9 @@ import {
   parseFlags,
   printSummary,
   Progress,
-  runMain,
+  requireFlag,
+  runCommands,
+  startBackend,
   UserError,
   writeFileAtomic,
 } from "@simple-nets/core/cli";
@@ -161,21 +163,6 @@ interface RunOptions {
   checkpointEvery: number;
 }
 
-async function startBackend(name: string): Promise<string> {
-  try {
-    const info = await useBackend(name as BackendName);
-    for (const note of info.notes) console.error(`charlm: ${note}`);
-    return info.name;
-  } catch (e) {
-    throw new UserError(`--backend ${name} cannot start here: ${(e as Error).message}`);
-  }
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UserError(`--${flag} is required (see --help)`);
-  return value;
-}
-
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 async function readCorpus(source: string | undefined): Promise<TextCorpus> {
@@ -278,7 +265,7 @@ async function train(args: string[]): Promise<number> {
   if (resumeMeta && !same(resumeMeta.vocab, vocab.chars)) {
     throw new UserError(`text ${corpus.source} has changed since the run started: its characters differ`);
   }
-  const backendName = await startBackend(resumeMeta ? resumeMeta.backend : flags.backend);
+  const backendName = await startBackend(resumeMeta ? resumeMeta.backend : flags.backend, "charlm");
 
   await Deno.mkdir(outDir, { recursive: true });
   await writeFileAtomic(
@@ -392,7 +379,7 @@ async function evaluate(args: string[]): Promise<number> {
     command: "eval:charlm",
     description: "Bits per character of a text under a trained model, in one pass with the state carried.",
   });
-  const dir = required(flags.checkpoint, "checkpoint");
+  const dir = requireFlag(flags.checkpoint, "checkpoint");
   const meta = await readCheckpointMeta(dir, { package: PACKAGE_NAME });
   let text: string, source: string;
   if (flags.data !== undefined) {
@@ -404,7 +391,7 @@ async function evaluate(args: string[]): Promise<number> {
     text = splitText(corpus.text).val;
     source = `${corpus.source} (validation split)`;
   }
-  await startBackend(flags.backend ?? meta.backend);
+  await startBackend(flags.backend ?? meta.backend, "charlm");
   const { model, optimizer } = await loadCharLM(dir);
   if (optimizer) tf.dispose(optimizer.map((w) => w.tensor));
   const progress = new Progress("charlm");
@@ -452,9 +439,9 @@ async function sample(args: string[]): Promise<number> {
     command: "sample:charlm",
     description: "Stream text from a trained model to stdout: the prime, then the generated characters.",
   });
-  const dir = required(flags.checkpoint, "checkpoint");
+  const dir = requireFlag(flags.checkpoint, "checkpoint");
   const meta = await readCheckpointMeta(dir, { package: PACKAGE_NAME });
-  await startBackend(flags.backend ?? meta.backend);
+  await startBackend(flags.backend ?? meta.backend, "charlm");
   const { model, optimizer } = await loadCharLM(dir);
   if (optimizer) tf.dispose(optimizer.map((w) => w.tensor));
   try {
@@ -487,17 +474,4 @@ async function sample(args: string[]): Promise<number> {
   }
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, eval: evaluate, sample };
-
-if (import.meta.main) {
-  runMain(() => {
-    const [command, ...rest] = Deno.args;
-    const run = COMMANDS[command];
-    if (!run) {
-      throw new UserError(
-        `unknown command "${command ?? ""}", expected one of: ${Object.keys(COMMANDS).join(", ")}`,
-      );
-    }
-    return run(rest);
-  });
-}
+if (import.meta.main) runCommands({ train, eval: evaluate, sample });

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { CheckpointError, type CheckpointMeta, findCheckpoint, readCheckpointMeta } from "./checkpoint.ts";
 import { DataError } from "./data/types.ts";
 import { NonFiniteLossError, type TrainEvent } from "./train.ts";
+import { type BackendName, useBackend } from "./backend.ts";
 
 /** A mistake of the user's (bad flag, file, value): printed as one `error:` line, exit code 1. */
 export class UserError extends Error {
@@ -453,4 +454,54 @@ export class Progress {
     if (this.#barShown) this.#write("\n");
     this.#barShown = false;
   }
+}
+
+/**
+ * Starts a backend for a command (`--backend`), printing any notes (such
+ * as a native library that is missing) as `label: note` lines on stderr.
+ *
+ * @returns The backend that runs.
+ * @throws {UserError} when the named backend cannot start here.
+ */
+export async function startBackend(name: string, label: string): Promise<string> {
+  try {
+    const info = await useBackend(name as BackendName);
+    for (const note of info.notes) console.error(`${label}: ${note}`);
+    return info.name;
+  } catch (e) {
+    throw new UserError(`--backend ${name} cannot start here: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A flag's value, or a user error saying the flag is required.
+ *
+ * @throws {UserError} when `value` is undefined.
+ */
+export function requireFlag<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UserError(`--${flag} is required (see --help)`);
+  return value;
+}
+
+/** True when two JSON-like values (configs, run options) serialise alike. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Runs a package's command line: the first argument names the subcommand
+ * (`train`, `eval`, ...), the rest are its flags. Exits the process (see
+ * {@linkcode runMain}).
+ */
+export function runCommands(commands: Record<string, (args: string[]) => Promise<number>>): Promise<never> {
+  return runMain(() => {
+    const [command, ...rest] = Deno.args;
+    const run = Object.hasOwn(commands, command ?? "") ? commands[command] : undefined;
+    if (!run) {
+      throw new UserError(
+        `unknown command "${command ?? ""}", expected one of: ${Object.keys(commands).join(", ")}`,
+      );
+    }
+    return run(rest);
+  });
 }

@@ -20,7 +20,7 @@ import {
   restoreOptimizer,
 } from "@simple-nets/core";
 import "@simple-nets/core/native"; // OpenBLAS matrix products for the wasm backend, when the library is there
-import { BACKEND_NAMES, type BackendName, useBackend } from "@simple-nets/core/backend";
+import { BACKEND_NAMES } from "@simple-nets/core/backend";
 import {
   checkOutDir,
   defaultRunDir,
@@ -31,7 +31,10 @@ import {
   parseFlags,
   printSummary,
   Progress,
-  runMain,
+  requireFlag,
+  runCommands,
+  sameJson,
+  startBackend,
   UserError,
   writeFileAtomic,
 } from "@simple-nets/core/cli";
@@ -156,23 +159,6 @@ interface RunOptions {
   checkpointEvery: number;
 }
 
-async function startBackend(name: string): Promise<string> {
-  try {
-    const info = await useBackend(name as BackendName);
-    for (const note of info.notes) console.error(`gan: ${note}`);
-    return info.name;
-  } catch (e) {
-    throw new UserError(`--backend ${name} cannot start here: ${(e as Error).message}`);
-  }
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UserError(`--${flag} is required (see --help)`);
-  return value;
-}
-
-const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 /** Splits off the held-out images, turning an impossible `--val` into a user error. */
 function heldOut(train: ImageSet, val: number): { train: ImageSet; validation: ImageSet } {
   if (val >= train.count) {
@@ -236,8 +222,8 @@ async function train(args: string[]): Promise<number> {
     const same = await checkOutDir(
       outDir,
       (meta) =>
-        meta.package === GAN_PACKAGE && sameConfig(meta.config, config) && meta.seed === flags.seed &&
-        meta.data === (flags.data ?? EMBEDDED_MNIST) && sameConfig(meta.options, run),
+        meta.package === GAN_PACKAGE && sameJson(meta.config, config) && meta.seed === flags.seed &&
+        meta.data === (flags.data ?? EMBEDDED_MNIST) && sameJson(meta.options, run),
     );
     if (same) resumeMeta = await readCheckpointMeta(same, { package: GAN_PACKAGE });
   }
@@ -264,7 +250,7 @@ async function train(args: string[]): Promise<number> {
   }
   const data = await loadImages(dataSource, { test: false });
   const { train: trainSet, validation } = heldOut(data.train!, options.val);
-  const backendName = await startBackend(backend);
+  const backendName = await startBackend(backend, "gan");
 
   await Deno.mkdir(`${outDir}/progress`, { recursive: true });
   const source = data.source;
@@ -394,12 +380,12 @@ async function evaluate(args: string[]): Promise<number> {
       "Parzen-window log-likelihood of the test images under samples of a trained GAN (as the paper).",
   });
   const started = performance.now();
-  const dir = required(flags.checkpoint, "checkpoint");
+  const dir = requireFlag(flags.checkpoint, "checkpoint");
   const meta = await readCheckpointMeta(dir, { package: GAN_PACKAGE });
   const val = (meta.options as RunOptions | undefined)?.val ?? 1000;
   const data = await loadImages(flags.data ?? meta.data);
   const { validation } = heldOut(data.train!, val);
-  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend);
+  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "gan");
   const { gan, optimizerState } = await loadGan(dir);
   disposeOptimizerState(optimizerState);
   const result = evaluateGan(gan, { validation, test: data.test! }, {
@@ -436,11 +422,11 @@ async function sample(args: string[]): Promise<number> {
     command: "sample:gan",
     description: "Generate digits with a trained GAN into one PNG grid.",
   });
-  const dir = required(flags.checkpoint, "checkpoint");
-  const out = required(flags.out, "out");
+  const dir = requireFlag(flags.checkpoint, "checkpoint");
+  const out = requireFlag(flags.out, "out");
   if (!out.toLowerCase().endsWith(".png")) throw new UserError(`--out must name a .png file, got "${out}"`);
   const meta = await readCheckpointMeta(dir, { package: GAN_PACKAGE });
-  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend);
+  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "gan");
   const { gan, optimizerState } = await loadGan(dir);
   disposeOptimizerState(optimizerState);
   const images = generate(gan, flags.count, { seed: flags.seed });
@@ -452,17 +438,4 @@ async function sample(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, eval: evaluate, sample };
-
-if (import.meta.main) {
-  runMain(() => {
-    const [command, ...rest] = Deno.args;
-    const run = COMMANDS[command];
-    if (!run) {
-      throw new UserError(
-        `unknown command "${command ?? ""}", expected one of: ${Object.keys(COMMANDS).join(", ")}`,
-      );
-    }
-    return run(rest);
-  });
-}
+if (import.meta.main) runCommands({ train, eval: evaluate, sample });

@@ -20,7 +20,7 @@ import {
   readCheckpointMeta,
   restoreOptimizer,
 } from "@simple-nets/core";
-import { BACKEND_NAMES, type BackendName, useBackend } from "@simple-nets/core/backend";
+import { BACKEND_NAMES } from "@simple-nets/core/backend";
 // Registers the optional OpenBLAS kernels (needs --allow-ffi; falls back with a note).
 import "@simple-nets/core/native";
 import {
@@ -32,7 +32,10 @@ import {
   parseFlags,
   printSummary,
   Progress,
-  runMain,
+  requireFlag,
+  runCommands,
+  sameJson,
+  startBackend,
   UserError,
   writeFileAtomic,
 } from "@simple-nets/core/cli";
@@ -162,23 +165,6 @@ interface RunOptions {
   trainLimit: number | null;
 }
 
-async function startBackend(name: string): Promise<string> {
-  try {
-    const info = await useBackend(name as BackendName);
-    for (const note of info.notes) console.error(`saliency: ${note}`);
-    return info.name;
-  } catch (e) {
-    throw new UserError(`--backend ${name} cannot start here: ${(e as Error).message}`);
-  }
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UserError(`--${flag} is required (see --help)`);
-  return value;
-}
-
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 function checkDigits(digits: number[]): number[] {
   if (digits.length < 2 || new Set(digits).size !== digits.length || !digits.every((d) => d >= 0 && d <= 9)) {
     throw new UserError(`--digits is ${digits.join(",")}, expected two or more distinct digits 0..9`);
@@ -267,7 +253,7 @@ async function train(args: string[]): Promise<number> {
         `${config.digits.join(",")}, expected some of each`,
     );
   }
-  const backendName = await startBackend(backend);
+  const backendName = await startBackend(backend, "saliency");
 
   await Deno.mkdir(outDir, { recursive: true });
   const source = data.source;
@@ -381,7 +367,7 @@ async function prepareMaps(
 ): Promise<
   { cnn: Cnn; meta: CheckpointMeta; images: ImageSet; out: string; source: string; backend: string }
 > {
-  const dir = required(flags.checkpoint, "checkpoint");
+  const dir = requireFlag(flags.checkpoint, "checkpoint");
   const meta = await readCheckpointMeta(dir, { package: SALIENCY_PACKAGE });
   const config = meta.config as unknown as CnnConfig;
   const data = await loadImages(flags.data ?? meta.data, { train: false });
@@ -403,7 +389,7 @@ async function prepareMaps(
   } catch (e) {
     if (e instanceof UserError) throw e;
   }
-  const backend = await startBackend(flags.given.has("backend") ? flags.backend : meta.backend);
+  const backend = await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "saliency");
   const { cnn, optimizerState } = await loadCnn(dir);
   tf.dispose(optimizerState.map((w) => w.tensor));
   return { cnn, meta, images: limit(test, count), out: outDir, source: data.source, backend };
@@ -627,17 +613,4 @@ async function sanity(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, explain, sanity };
-
-if (import.meta.main) {
-  runMain(() => {
-    const [command, ...rest] = Deno.args;
-    const run = COMMANDS[command];
-    if (!run) {
-      throw new UserError(
-        `unknown command "${command ?? ""}", expected one of: ${Object.keys(COMMANDS).join(", ")}`,
-      );
-    }
-    return run(rest);
-  });
-}
+if (import.meta.main) runCommands({ train, explain, sanity });

@@ -19,7 +19,7 @@ import {
   readCheckpointMeta,
   restoreOptimizer,
 } from "@simple-nets/core";
-import { BACKEND_NAMES, type BackendName, useBackend } from "@simple-nets/core/backend";
+import { BACKEND_NAMES } from "@simple-nets/core/backend";
 // Registers the optional OpenBLAS kernels (needs --allow-ffi; falls back with a note).
 import "@simple-nets/core/native";
 import {
@@ -31,7 +31,10 @@ import {
   parseFlags,
   printSummary,
   Progress,
-  runMain,
+  requireFlag,
+  runCommands,
+  sameJson,
+  startBackend,
   UserError,
   writeFileAtomic,
 } from "@simple-nets/core/cli";
@@ -91,23 +94,6 @@ interface RunOptions {
   lr: number;
 }
 
-async function startBackend(name: string): Promise<string> {
-  try {
-    const info = await useBackend(name as BackendName);
-    for (const note of info.notes) console.error(`vae: ${note}`);
-    return info.name;
-  } catch (e) {
-    throw new UserError(`--backend ${name} cannot start here: ${(e as Error).message}`);
-  }
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UserError(`--${flag} is required (see --help)`);
-  return value;
-}
-
-const sameConfig = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 async function writePictures(dir: string, vae: Vae, test: ImageSet, seed: number): Promise<string[]> {
   const written: string[] = [];
   const write = async (name: string, png: Uint8Array) => {
@@ -161,8 +147,8 @@ async function train(args: string[]): Promise<number> {
     const same = await checkOutDir(
       outDir,
       (meta) =>
-        meta.package === VAE_PACKAGE && sameConfig(meta.config, config) && meta.seed === flags.seed &&
-        meta.data === (flags.data ?? EMBEDDED_MNIST) && sameConfig(meta.options, run),
+        meta.package === VAE_PACKAGE && sameJson(meta.config, config) && meta.seed === flags.seed &&
+        meta.data === (flags.data ?? EMBEDDED_MNIST) && sameJson(meta.options, run),
     );
     if (same) resumeMeta = await readCheckpointMeta(same, { package: VAE_PACKAGE });
   }
@@ -182,7 +168,7 @@ async function train(args: string[]): Promise<number> {
   }
   const data = await loadImages(dataSource);
   const trainSet = data.train!, testSet = data.test!;
-  const backendName = await startBackend(backend);
+  const backendName = await startBackend(backend, "vae");
 
   await Deno.mkdir(outDir, { recursive: true });
   const source = data.source;
@@ -284,10 +270,10 @@ async function evaluate(args: string[]): Promise<number> {
     command: "eval:vae",
     description: "Negative ELBO per image of a trained VAE on a test set.",
   });
-  const dir = required(flags.checkpoint, "checkpoint");
+  const dir = requireFlag(flags.checkpoint, "checkpoint");
   const meta = await readCheckpointMeta(dir, { package: VAE_PACKAGE });
   const data = await loadImages(flags.data ?? meta.data, { train: false });
-  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend);
+  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "vae");
   const { vae, optimizerState } = await loadVae(dir);
   tf.dispose(optimizerState.map((w) => w.tensor));
   const result = evaluateVae(vae, data.test!, { seed: flags.given.has("seed") ? flags.seed : meta.seed });
@@ -301,11 +287,11 @@ async function sample(args: string[]): Promise<number> {
     command: "sample:vae",
     description: "Decode images drawn from the prior of a trained VAE into one PNG grid.",
   });
-  const dir = required(flags.checkpoint, "checkpoint");
-  const out = required(flags.out, "out");
+  const dir = requireFlag(flags.checkpoint, "checkpoint");
+  const out = requireFlag(flags.out, "out");
   if (!out.toLowerCase().endsWith(".png")) throw new UserError(`--out must name a .png file, got "${out}"`);
   const meta = await readCheckpointMeta(dir, { package: VAE_PACKAGE });
-  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend);
+  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "vae");
   const { vae, optimizerState } = await loadVae(dir);
   tf.dispose(optimizerState.map((w) => w.tensor));
   const images = sampleVae(vae, flags.count, { seed: flags.seed });
@@ -317,17 +303,4 @@ async function sample(args: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { train, eval: evaluate, sample };
-
-if (import.meta.main) {
-  runMain(() => {
-    const [command, ...rest] = Deno.args;
-    const run = COMMANDS[command];
-    if (!run) {
-      throw new UserError(
-        `unknown command "${command ?? ""}", expected one of: ${Object.keys(COMMANDS).join(", ")}`,
-      );
-    }
-    return run(rest);
-  });
-}
+if (import.meta.main) runCommands({ train, eval: evaluate, sample });

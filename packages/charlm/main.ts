@@ -13,7 +13,6 @@
 import "@simple-nets/core/native";
 import * as tf from "@tensorflow/tfjs";
 import {
-  type CheckpointMeta,
   EMBEDDED_TEXT,
   loadEmbeddedText,
   type LoopState,
@@ -24,17 +23,17 @@ import {
 } from "@simple-nets/core";
 import { BACKEND_NAMES } from "@simple-nets/core/backend";
 import {
-  checkOutDir,
-  defaultRunDir,
   type FlagSpecs,
   formatNumber,
   interruptSignal,
   MetricsLog,
   parseFlags,
+  planRun,
   printSummary,
   Progress,
   requireFlag,
   runCommands,
+  sameJson,
   startBackend,
   UserError,
   writeFileAtomic,
@@ -163,8 +162,6 @@ interface RunOptions {
   checkpointEvery: number;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 async function readCorpus(source: string | undefined): Promise<TextCorpus> {
   return source === undefined || source === EMBEDDED_TEXT ? loadEmbeddedText() : await readTextFile(source);
 }
@@ -212,8 +209,6 @@ async function train(args: string[]): Promise<number> {
     description: "Train a character-level language model (RNN, LSTM or GRU) on a UTF-8 text.",
   });
   // Decide everything before any folder is created or any work starts.
-  let outDir: string;
-  let resumeMeta: CheckpointMeta | undefined;
   const newConfig: CharLMConfig = {
     cell: flags.cell,
     layers: flags.layers,
@@ -233,39 +228,26 @@ async function train(args: string[]): Promise<number> {
     sampleLength: flags["sample-length"],
     checkpointEvery: flags["checkpoint-every"],
   };
-  if (flags.resume !== undefined) {
-    const allowed = new Set(["resume", "json", "steps"]);
-    const conflict = [...flags.given].find((f) => !allowed.has(f));
-    if (conflict) {
-      throw new UserError(`--${conflict} cannot be changed when resuming: the run's own settings are used`);
-    }
-    resumeMeta = await readCheckpointMeta(flags.resume, { package: PACKAGE_NAME });
-    outDir = flags.resume;
-  } else {
-    outDir = flags.out ?? defaultRunDir("charlm");
-    const found = await checkOutDir(
-      outDir,
-      (meta) =>
-        meta.package === PACKAGE_NAME && same(meta.config, newConfig) && meta.seed === flags.seed &&
-        meta.data === (flags.data ?? EMBEDDED_TEXT) && same(meta.options, newOptions),
-    );
-    if (found) resumeMeta = await readCheckpointMeta(found, { package: PACKAGE_NAME });
+  const { outDir, resumed: resumeMeta, config, options, seed, data: dataSource, backend } = await planRun(
+    flags,
+    {
+      package: PACKAGE_NAME,
+      label: "charlm",
+      embedded: EMBEDDED_TEXT,
+      config: newConfig,
+      options: newOptions,
+      length: { flag: "steps", value: flags.steps },
+    },
+  );
+  if (resumeMeta && options.steps < resumeMeta.step) {
+    throw new UserError(`--steps ${options.steps} is below the ${resumeMeta.step} steps already done`);
   }
-  const config = resumeMeta ? resumeMeta.config as unknown as CharLMConfig : newConfig;
-  const options: RunOptions = resumeMeta ? { ...(resumeMeta.options as RunOptions) } : newOptions;
-  if (resumeMeta && flags.given.has("steps")) {
-    if (flags.steps < resumeMeta.step) {
-      throw new UserError(`--steps ${flags.steps} is below the ${resumeMeta.step} steps already done`);
-    }
-    options.steps = flags.steps;
-  }
-  const seed = resumeMeta ? resumeMeta.seed : flags.seed;
-  const corpus = await readCorpus(resumeMeta ? resumeMeta.data : flags.data);
+  const corpus = await readCorpus(dataSource);
   const { train: trainText, val: valText, vocab } = splitCorpus(corpus, options.seqLen);
-  if (resumeMeta && !same(resumeMeta.vocab, vocab.chars)) {
+  if (resumeMeta && !sameJson(resumeMeta.vocab, vocab.chars)) {
     throw new UserError(`text ${corpus.source} has changed since the run started: its characters differ`);
   }
-  const backendName = await startBackend(resumeMeta ? resumeMeta.backend : flags.backend, "charlm");
+  const backendName = await startBackend(backend, "charlm");
 
   await Deno.mkdir(outDir, { recursive: true });
   await writeFileAtomic(

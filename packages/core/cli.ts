@@ -505,3 +505,99 @@ export function runCommands(commands: Record<string, (args: string[]) => Promise
     return run(rest);
   });
 }
+
+/** What a `train:*` command decided before any work starts: a new run, or one to continue. */
+export interface RunPlan<C, O> {
+  /** The run folder. */
+  outDir: string;
+  /** The checkpoint metadata of the run being continued, if any. */
+  resumed?: CheckpointMeta;
+  /** The architecture (the checkpoint's when continuing). */
+  config: C;
+  /** The run settings (the checkpoint's when continuing, with the length flag applied). */
+  options: O;
+  /** The seed. */
+  seed: number;
+  /** The data source (`undefined`: the embedded data). */
+  data: string | undefined;
+  /** The backend to start. */
+  backend: string;
+}
+
+/**
+ * Decides a training run from its flags, before any folder is created:
+ * with `--resume DIR` the run's own settings come back from its checkpoint
+ * (only `--json` and the length flag, `--epochs` or `--steps`, may be
+ * given with it); otherwise `--out` (default `runs/<label>-<timestamp>`)
+ * must be empty, or hold a checkpoint of this same run, which is continued.
+ *
+ * @throws {UserError} for a flag that cannot change on resume, or an unusable `--out`.
+ * @throws {CheckpointError} for a missing or foreign checkpoint.
+ */
+export async function planRun<C, O extends object>(
+  flags: {
+    resume?: string;
+    out?: string;
+    data?: string;
+    seed: number;
+    backend: string;
+    given: Set<string>;
+  },
+  run: {
+    /** Package name written into checkpoints. */
+    package: string;
+    /** Short name for the default run folder. */
+    label: string;
+    /** The data source name a run without `--data` records (e.g. `embedded:mnist`). */
+    embedded: string;
+    /** The config and options a new run would use. */
+    config: C;
+    options: O;
+    /** The length flag that may extend a resumed run, and its value. */
+    length: { flag: "epochs" | "steps"; value: number };
+  },
+): Promise<RunPlan<C, O>> {
+  let outDir: string;
+  let resumed: CheckpointMeta | undefined;
+  if (flags.resume !== undefined) {
+    const allowed = new Set(["resume", "json", run.length.flag]);
+    const conflict = [...flags.given].find((f) => !allowed.has(f));
+    if (conflict) {
+      throw new UserError(`--${conflict} cannot be changed when resuming: the run's own settings are used`);
+    }
+    resumed = await readCheckpointMeta(flags.resume, { package: run.package });
+    outDir = flags.resume;
+  } else {
+    outDir = flags.out ?? defaultRunDir(run.label);
+    const same = await checkOutDir(
+      outDir,
+      (meta) =>
+        meta.package === run.package && sameJson(meta.config, run.config) && meta.seed === flags.seed &&
+        meta.data === (flags.data ?? run.embedded) && sameJson(meta.options, run.options),
+    );
+    if (same) resumed = await readCheckpointMeta(same, { package: run.package });
+  }
+  if (!resumed) {
+    return {
+      outDir,
+      config: run.config,
+      options: run.options,
+      seed: flags.seed,
+      data: flags.data,
+      backend: flags.backend,
+    };
+  }
+  const options = { ...(resumed.options as O) };
+  if (flags.given.has(run.length.flag)) {
+    (options as Record<string, unknown>)[run.length.flag] = run.length.value;
+  }
+  return {
+    outDir,
+    resumed,
+    config: resumed.config as unknown as C,
+    options,
+    seed: resumed.seed,
+    data: resumed.data,
+    backend: resumed.backend,
+  };
+}

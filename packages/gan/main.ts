@@ -11,7 +11,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  type CheckpointMeta,
   EMBEDDED_MNIST,
   type ImageSet,
   loadImages,
@@ -22,18 +21,16 @@ import {
 import "@simple-nets/core/native"; // OpenBLAS matrix products for the wasm backend, when the library is there
 import { BACKEND_NAMES } from "@simple-nets/core/backend";
 import {
-  checkOutDir,
-  defaultRunDir,
   type FlagSpecs,
   type FlagValues,
   interruptSignal,
   MetricsLog,
   parseFlags,
+  planRun,
   printSummary,
   Progress,
   requireFlag,
   runCommands,
-  sameJson,
   startBackend,
   UserError,
   writeFileAtomic,
@@ -197,57 +194,24 @@ async function train(args: string[]): Promise<number> {
     description: "Train a GAN with a maxout (or fully connected) discriminator on MNIST-format digits.",
   });
   // Decide everything before any folder is created or any work starts.
-  let outDir: string;
-  let resumeMeta: CheckpointMeta | undefined;
-  let config: GanConfig, options: RunOptions, seed: number, dataSource: string | undefined, backend: string;
-  if (flags.resume !== undefined) {
-    const allowed = new Set(["resume", "json", "epochs"]);
-    const conflict = [...flags.given].find((f) => !allowed.has(f));
-    if (conflict) {
-      throw new UserError(`--${conflict} cannot be changed when resuming: the run's own settings are used`);
-    }
-    resumeMeta = await readCheckpointMeta(flags.resume, { package: GAN_PACKAGE });
-    outDir = flags.resume;
-  } else {
-    outDir = flags.out ?? defaultRunDir("gan");
-    config = configFromFlags(flags);
-    const run: RunOptions = {
+  const { outDir, resumed: resumeMeta, config, options, seed, data: dataSource, backend } = await planRun<
+    GanConfig,
+    RunOptions
+  >(flags, {
+    package: GAN_PACKAGE,
+    label: "gan",
+    embedded: EMBEDDED_MNIST,
+    config: configFromFlags(flags),
+    options: {
       epochs: flags.epochs,
       batchSize: flags["batch-size"],
       lr: flags.lr,
       dSteps: flags["d-steps"],
       val: flags.val,
       checkpointEvery: flags["checkpoint-every"],
-    };
-    const same = await checkOutDir(
-      outDir,
-      (meta) =>
-        meta.package === GAN_PACKAGE && sameJson(meta.config, config) && meta.seed === flags.seed &&
-        meta.data === (flags.data ?? EMBEDDED_MNIST) && sameJson(meta.options, run),
-    );
-    if (same) resumeMeta = await readCheckpointMeta(same, { package: GAN_PACKAGE });
-  }
-  if (resumeMeta) {
-    config = resumeMeta.config as unknown as GanConfig;
-    options = { ...(resumeMeta.options as RunOptions) };
-    if (flags.given.has("epochs")) options.epochs = flags.epochs;
-    seed = resumeMeta.seed;
-    dataSource = resumeMeta.data;
-    backend = resumeMeta.backend;
-  } else {
-    config = config!;
-    options = {
-      epochs: flags.epochs,
-      batchSize: flags["batch-size"],
-      lr: flags.lr,
-      dSteps: flags["d-steps"],
-      val: flags.val,
-      checkpointEvery: flags["checkpoint-every"],
-    };
-    seed = flags.seed;
-    dataSource = flags.data;
-    backend = flags.backend;
-  }
+    },
+    length: { flag: "epochs", value: flags.epochs },
+  });
   const data = await loadImages(dataSource, { test: false });
   const { train: trainSet, validation } = heldOut(data.train!, options.val);
   const backendName = await startBackend(backend, "gan");

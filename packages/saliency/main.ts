@@ -24,17 +24,15 @@ import { BACKEND_NAMES } from "@simple-nets/core/backend";
 // Registers the optional OpenBLAS kernels (needs --allow-ffi; falls back with a note).
 import "@simple-nets/core/native";
 import {
-  checkOutDir,
-  defaultRunDir,
   type FlagSpecs,
   interruptSignal,
   MetricsLog,
   parseFlags,
+  planRun,
   printSummary,
   Progress,
   requireFlag,
   runCommands,
-  sameJson,
   startBackend,
   UserError,
   writeFileAtomic,
@@ -192,58 +190,27 @@ async function train(args: string[]): Promise<number> {
     description: "Train the shallow CNN of the saliency experiments on MNIST-format digits.",
   });
   // Decide everything before any folder is created or any work starts.
-  let outDir: string;
-  let resumeMeta: CheckpointMeta | undefined;
-  let config: CnnConfig, options: RunOptions, seed: number, dataSource: string | undefined, backend: string;
-  if (flags.resume !== undefined) {
-    const allowed = new Set(["resume", "json", "epochs"]);
-    const conflict = [...flags.given].find((f) => !allowed.has(f));
-    if (conflict) {
-      throw new UserError(`--${conflict} cannot be changed when resuming: the run's own settings are used`);
-    }
-    resumeMeta = await readCheckpointMeta(flags.resume, { package: SALIENCY_PACKAGE });
-    outDir = flags.resume;
-  } else {
-    outDir = flags.out ?? defaultRunDir("saliency");
-    config = {
+  const { outDir, resumed: resumeMeta, config, options, seed, data: dataSource, backend } = await planRun<
+    CnnConfig,
+    RunOptions
+  >(flags, {
+    package: SALIENCY_PACKAGE,
+    label: "saliency",
+    embedded: EMBEDDED_MNIST,
+    config: {
       ...DEFAULT_CNN_CONFIG,
       digits: checkDigits(flags.digits),
       filters: checkFilters(flags.filters),
       dropout: flags.dropout,
-    };
-    const run: RunOptions = {
+    },
+    options: {
       epochs: flags.epochs,
       batchSize: flags["batch-size"],
       lr: flags.lr,
       trainLimit: flags["train-limit"] ?? null,
-    };
-    const same = await checkOutDir(
-      outDir,
-      (meta) =>
-        meta.package === SALIENCY_PACKAGE && sameJson(meta.config, config) && meta.seed === flags.seed &&
-        meta.data === (flags.data ?? EMBEDDED_MNIST) && sameJson(meta.options, run),
-    );
-    if (same) resumeMeta = await readCheckpointMeta(same, { package: SALIENCY_PACKAGE });
-  }
-  if (resumeMeta) {
-    config = resumeMeta.config as unknown as CnnConfig;
-    options = { ...(resumeMeta.options as RunOptions) };
-    if (flags.given.has("epochs")) options.epochs = flags.epochs;
-    seed = resumeMeta.seed;
-    dataSource = resumeMeta.data;
-    backend = resumeMeta.backend;
-  } else {
-    config = config!;
-    options = {
-      epochs: flags.epochs,
-      batchSize: flags["batch-size"],
-      lr: flags.lr,
-      trainLimit: flags["train-limit"] ?? null,
-    };
-    seed = flags.seed;
-    dataSource = flags.data;
-    backend = flags.backend;
-  }
+    },
+    length: { flag: "epochs", value: flags.epochs },
+  });
   const data = await loadImages(dataSource);
   const trainSet = limit(selectDigits(data.train!, config.digits), options.trainLimit);
   const testSet = selectDigits(data.test!, config.digits);

@@ -11,7 +11,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
-  type CheckpointMeta,
   EMBEDDED_MNIST,
   type ImageSet,
   loadImages,
@@ -23,17 +22,15 @@ import { BACKEND_NAMES } from "@simple-nets/core/backend";
 // Registers the optional OpenBLAS kernels (needs --allow-ffi; falls back with a note).
 import "@simple-nets/core/native";
 import {
-  checkOutDir,
-  defaultRunDir,
   type FlagSpecs,
   interruptSignal,
   MetricsLog,
   parseFlags,
+  planRun,
   printSummary,
   Progress,
   requireFlag,
   runCommands,
-  sameJson,
   startBackend,
   UserError,
   writeFileAtomic,
@@ -129,43 +126,17 @@ async function train(args: string[]): Promise<number> {
     description: "Train a variational autoencoder on MNIST-format digits.",
   });
   // Decide everything before any folder is created or any work starts.
-  let outDir: string;
-  let resumeMeta: CheckpointMeta | undefined;
-  let config: VaeConfig, options: RunOptions, seed: number, dataSource: string | undefined, backend: string;
-  if (flags.resume !== undefined) {
-    const allowed = new Set(["resume", "json", "epochs"]);
-    const conflict = [...flags.given].find((f) => !allowed.has(f));
-    if (conflict) {
-      throw new UserError(`--${conflict} cannot be changed when resuming: the run's own settings are used`);
-    }
-    resumeMeta = await readCheckpointMeta(flags.resume, { package: VAE_PACKAGE });
-    outDir = flags.resume;
-  } else {
-    outDir = flags.out ?? defaultRunDir("vae");
-    config = { ...DEFAULT_VAE_CONFIG, hidden: flags.hidden, latent: flags.latent };
-    const run = { epochs: flags.epochs, batchSize: flags["batch-size"], lr: flags.lr };
-    const same = await checkOutDir(
-      outDir,
-      (meta) =>
-        meta.package === VAE_PACKAGE && sameJson(meta.config, config) && meta.seed === flags.seed &&
-        meta.data === (flags.data ?? EMBEDDED_MNIST) && sameJson(meta.options, run),
-    );
-    if (same) resumeMeta = await readCheckpointMeta(same, { package: VAE_PACKAGE });
-  }
-  if (resumeMeta) {
-    config = resumeMeta.config as unknown as VaeConfig;
-    options = { ...(resumeMeta.options as RunOptions) };
-    if (flags.given.has("epochs")) options.epochs = flags.epochs;
-    seed = resumeMeta.seed;
-    dataSource = resumeMeta.data;
-    backend = resumeMeta.backend;
-  } else {
-    config = config!;
-    options = { epochs: flags.epochs, batchSize: flags["batch-size"], lr: flags.lr };
-    seed = flags.seed;
-    dataSource = flags.data;
-    backend = flags.backend;
-  }
+  const { outDir, resumed: resumeMeta, config, options, seed, data: dataSource, backend } = await planRun<
+    VaeConfig,
+    RunOptions
+  >(flags, {
+    package: VAE_PACKAGE,
+    label: "vae",
+    embedded: EMBEDDED_MNIST,
+    config: { ...DEFAULT_VAE_CONFIG, hidden: flags.hidden, latent: flags.latent },
+    options: { epochs: flags.epochs, batchSize: flags["batch-size"], lr: flags.lr },
+    length: { flag: "epochs", value: flags.epochs },
+  });
   const data = await loadImages(dataSource);
   const trainSet = data.train!, testSet = data.test!;
   const backendName = await startBackend(backend, "vae");

@@ -88,10 +88,61 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  cblas_sgemv: {
+    parameters: [
+      "i32", // order
+      "i32", // trans
+      "i32", // M
+      "i32", // N
+      "f32", // alpha
+      "buffer", // A
+      "i32", // lda
+      "buffer", // x
+      "i32", // incx
+      "f32", // beta
+      "buffer", // y
+      "i32", // incy
+    ],
+    result: "void",
+    optional: true,
+  },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
 } as const;
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+
+type Sgemv = (
+  order: number,
+  trans: number,
+  m: number,
+  n: number,
+  alpha: number,
+  a: Float32Array,
+  lda: number,
+  x: Float32Array,
+  incx: number,
+  beta: number,
+  y: Float32Array,
+  incy: number,
+) => void;
+
+/**
+ * `sgemm` that sends single-row products (`m` = 1: sampling, batch-1
+ * inference) to `sgemv`, which reads B once instead of packing it first
+ * (OpenBLAS 0.3.21 packs all of B even for one row).
+ */
+function withGemv(gemm: Sgemm, gemv: Sgemv): Sgemm {
+  return (order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+    if (m !== 1 || order !== ROW_MAJOR) {
+      return gemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+    // c (1×n) = op(a) (1×k) · op(b) (k×n), so cᵀ = op(b)ᵀ · aᵀ; a's k values are `lda` apart when transposed
+    const incx = ta === TRANS ? lda : 1;
+    if (beta === 0) c.fill(0, 0, n); // never scale what the heap held before (0·NaN is NaN)
+    if (tb === TRANS) gemv(ROW_MAJOR, NO_TRANS, n, k, alpha, b, ldb, a, incx, beta, c, 1);
+    else gemv(ROW_MAJOR, TRANS, k, n, alpha, b, ldb, a, incx, beta, c, 1);
+  };
+}
 
 let sgemm: Sgemm | undefined;
 let loaded: NativeBlasResult | undefined;
@@ -148,7 +199,9 @@ function load(library?: string): NativeBlasResult {
   for (const path of library ? [library] : DEFAULT_BLAS_LIBRARIES) {
     try {
       const lib = Deno.dlopen(path, SYMBOLS);
-      sgemm = lib.symbols.cblas_sgemm as unknown as Sgemm;
+      const gemm = lib.symbols.cblas_sgemm as unknown as Sgemm;
+      const gemv = lib.symbols.cblas_sgemv as unknown as Sgemv | null;
+      sgemm = gemv ? withGemv(gemm, gemv) : gemm;
       const set = lib.symbols.openblas_set_num_threads;
       if (set) setThreads = (n) => set(n);
       return { enabled: true, library: path };

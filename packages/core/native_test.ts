@@ -70,6 +70,11 @@ const matMulCases: [number[], number[], boolean, boolean][] = [
   [[2, 3, 7, 5], [3, 7], true, true],
   [[5, 7], [4, 7, 3], false, false],
   [[1, 7], [7, 1], false, false],
+  // one row: sgemv instead of sgemm, with every transpose
+  [[1, 70], [70, 33], false, false],
+  [[70, 1], [70, 33], true, false],
+  [[1, 70], [33, 70], false, true],
+  [[70, 1], [33, 70], true, true],
 ];
 
 for (const [aShape, bShape, tA, tB] of matMulCases) {
@@ -110,6 +115,10 @@ const convCases: [
   [[2, 6, 6, 12], [5, 5, 12, 3], 1, "same"],
   [[2, 5, 5, 3], [1, 1, 3, 4], 1, "valid"],
   [[2, 7, 7, 3], [3, 3, 3, 2], 2, [[0, 0], [1, 2], [2, 0], [0, 0]]],
+  // stride 1 with uneven padding (the input gradient runs as a convolution of its own)
+  [[2, 7, 6, 3], [3, 4, 3, 2], 1, [[0, 0], [2, 0], [0, 3], [0, 0]]],
+  // rows of 5·16 floats: im2col copies them in one call
+  [[1, 6, 7, 16], [5, 5, 16, 3], 1, "same"],
 ];
 
 for (const [xShape, fShape, strides, pad] of convCases) {

@@ -8,9 +8,12 @@
  *   flagged operands explicitly (wasm `Transpose`), fold a shared right
  *   operand's batch into the rows, and run one XNNPACK product per batch
  *   item on views of the operands (no copies).
- * - `Conv2DBackpropFilter` is missing: im2col on the wasm heap, then one
- *   product through whatever `BatchMatMul` kernel is registered (so a faster
- *   one, such as native BLAS, is used too).
+ * - `Conv2DBackpropFilter` is missing: im2col on the wasm heap (`_im2col.ts`),
+ *   then one product through whatever `BatchMatMul` kernel is registered (so
+ *   a faster one, such as native BLAS, is used too).
+ * - `Conv2DBackpropInput` and `MaxPoolGrad` are slow: one product then the
+ *   adjoint of im2col (`col2imAdd`), and a window scan over all channels at
+ *   once.
  * - `UnsortedSegmentSum` (the gradient of `gather`) is missing: a plain loop.
  *
  * Every kernel here returns what the plain kernel returns, to float32
@@ -20,6 +23,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
+import { col2imAdd, geometryOf, im2col } from "./_im2col.ts";
 
 /** The parts of the wasm backend (`BackendWasm`) that these kernels use. */
 export interface WasmBackend {
@@ -440,61 +444,15 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
     false,
     "channelsLast",
   );
-  const {
-    batchSize,
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    outChannels,
-  } = info;
-  const {
-    filterHeight: kh,
-    filterWidth: kw,
-    strideHeight: sh,
-    strideWidth: sw,
-  } = info;
-  const top = info.padInfo.top, left = info.padInfo.left;
-  const rows = kh * kw * inChannels, cols = batchSize * outHeight * outWidth;
-  // colsT[(i·kw + j)·C + c, (b·OH + oh)·OW + ow] = x[b, oh·sh + i - top, ow·sw + j - left, c]
-  const colsT = backend.makeOutput([1, rows, cols], "float32");
-  const heap = backend.wasm.HEAPF32; // taken after the allocation: the heap may have grown
-  const xs = backend.dataIdMap.get(x.dataId).memoryOffset / 4;
-  const cs = backend.dataIdMap.get(colsT.dataId).memoryOffset / 4;
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      for (let c = 0; c < inChannels; c++) {
-        let o = cs + ((i * kw + j) * inChannels + c) * cols;
-        for (let bi = 0; bi < batchSize; bi++) {
-          for (let oh = 0; oh < outHeight; oh++) {
-            const ih = oh * sh + i - top;
-            if (ih < 0 || ih >= inHeight) {
-              heap.fill(0, o, o + outWidth);
-              o += outWidth;
-              continue;
-            }
-            const rowBase = xs + ((bi * inHeight + ih) * inWidth) * inChannels +
-              c;
-            for (let ow = 0; ow < outWidth; ow++) {
-              const iw = ow * sw + j - left;
-              heap[o++] = iw >= 0 && iw < inWidth ? heap[rowBase + iw * inChannels] : 0;
-            }
-          }
-        }
-      }
-    }
-  }
-  const dy2: TensorInfo = {
-    dataId: dy.dataId,
-    dtype: "float32",
-    shape: [1, cols, outChannels],
-  };
-  const dw = run("BatchMatMul", backend, { a: colsT, b: dy2 }, {
-    transposeA: false,
-    transposeB: false,
-  });
-  backend.disposeData(colsT.dataId);
+  const g = geometryOf(info);
+  const rows = info.batchSize * info.outHeight * info.outWidth, width = g.kh * g.kw * info.inChannels;
+  // dw[width, O] = colsᵀ · dy, with cols the patch matrix of im2col
+  const cols = backend.makeOutput([1, rows, width], "float32");
+  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocation
+  const dy2: TensorInfo = { dataId: dy.dataId, dtype: "float32", shape: [1, rows, info.outChannels] };
+  const dw = run("BatchMatMul", backend, { a: cols, b: dy2 }, { transposeA: true, transposeB: false });
+  backend.disposeData(cols.dataId);
   for (const t of temps) backend.disposeData(t.dataId);
   dw.shape = [...filterShape];
   return dw;
@@ -531,42 +489,18 @@ function conv2DBackpropInput(args: KernelArgs): TensorInfo {
     false,
     "channelsLast",
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const top = info.padInfo.top, left = info.padInfo.left;
-  const rows = batchSize * outHeight * outWidth, width = kh * kw * inChannels;
-  // cols[(b·OH + oh)·OW + ow, (i·kw + j)·C + c] = Σ_o dy[b, oh, ow, o] · filter[i, j, c, o]
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  const width = info.filterHeight * info.filterWidth * info.inChannels;
+  // cols[(b·OH + oh)·OW + ow, (i·kw + j)·C + c] = Σ_o dy[b, oh, ow, o] · filter[i, j, c, o]; then col2im
   const cols = run("BatchMatMul", backend, {
-    a: { dataId: dy.dataId, dtype: "float32", shape: [1, rows, outChannels] },
-    b: { dataId: filter.dataId, dtype: "float32", shape: [1, width, outChannels] },
+    a: { dataId: dy.dataId, dtype: "float32", shape: [1, rows, info.outChannels] },
+    b: { dataId: filter.dataId, dtype: "float32", shape: [1, width, info.outChannels] },
   }, { transposeA: false, transposeB: true });
   let dx = backend.makeOutput(inputShape, "float32");
   const heap = backend.wasm.HEAPF32; // after the last allocation: the heap may have grown
-  const cs = backend.dataIdMap.get(cols.dataId).memoryOffset / 4;
   const xs = backend.dataIdMap.get(dx.dataId).memoryOffset / 4;
-  heap.fill(0, xs, xs + batchSize * inHeight * inWidth * inChannels);
-  let o = cs;
-  for (let bi = 0; bi < batchSize; bi++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      for (let ow = 0; ow < outWidth; ow++) {
-        for (let i = 0; i < kh; i++) {
-          const ih = oh * sh + i - top;
-          if (ih < 0 || ih >= inHeight) {
-            o += kw * inChannels;
-            continue;
-          }
-          for (let j = 0; j < kw; j++) {
-            const iw = ow * sw + j - left;
-            if (iw >= 0 && iw < inWidth) {
-              const d = xs + ((bi * inHeight + ih) * inWidth + iw) * inChannels;
-              for (let c = 0; c < inChannels; c++) heap[d + c] += heap[o + c];
-            }
-            o += inChannels;
-          }
-        }
-      }
-    }
-  }
+  heap.fill(0, xs, xs + tf.util.sizeFromShape(inputShape));
+  col2imAdd(heap, backend.dataIdMap.get(cols.dataId).memoryOffset / 4, xs, geometryOf(info));
   backend.disposeData(cols.dataId);
   if (nchw) {
     const nhwc = dx;
@@ -603,28 +537,35 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   const ds = backend.dataIdMap.get(dy.dataId).memoryOffset / 4;
   const os = backend.dataIdMap.get(dx.dataId).memoryOffset / 4;
   heap.fill(0, os, os + batchSize * inHeight * inWidth * inChannels);
-  // each output's gradient goes to the first maximum of its window, as the cpu kernel does
+  // each output's gradient goes to the first maximum of its window, as the cpu kernel does; the
+  // channels of a window position are contiguous, so the scan runs over all of them at once
+  const C = inChannels, best = new Int32Array(C), max = new Float32Array(C);
   let d = ds;
   for (let b = 0; b < batchSize; b++) {
-    const base = b * inHeight * inWidth * inChannels;
+    const base = xs + b * inHeight * inWidth * C;
     for (let oh = 0; oh < outHeight; oh++) {
       const h0 = Math.max(0, oh * sh - top), h1 = Math.min(inHeight, oh * sh - top + fh);
-      for (let ow = 0; ow < outWidth; ow++) {
+      for (let ow = 0; ow < outWidth; ow++, d += C) {
         const w0 = Math.max(0, ow * sw - left), w1 = Math.min(inWidth, ow * sw - left + fw);
-        for (let c = 0; c < inChannels; c++, d++) {
-          let best = -1, max = -Infinity;
-          for (let h = h0; h < h1; h++) {
-            for (let w = w0; w < w1; w++) {
-              const at = base + (h * inWidth + w) * inChannels + c;
-              const value = heap[xs + at];
-              if (value > max || best < 0) {
-                max = value;
-                best = at;
+        if (h0 >= h1 || w0 >= w1) continue;
+        const first = base + (h0 * inWidth + w0) * C;
+        for (let c = 0; c < C; c++) {
+          best[c] = first + c;
+          max[c] = heap[first + c];
+        }
+        for (let h = h0; h < h1; h++) {
+          for (let w = h === h0 ? w0 + 1 : w0; w < w1; w++) {
+            const at = base + (h * inWidth + w) * C;
+            for (let c = 0; c < C; c++) {
+              const value = heap[at + c];
+              if (value > max[c]) { // a NaN first value stays: nothing compares above it
+                max[c] = value;
+                best[c] = at + c;
               }
             }
           }
-          if (best >= 0) heap[os + best] += heap[d];
         }
+        for (let c = 0; c < C; c++) heap[os - xs + best[c]] += heap[d + c];
       }
     }
   }

@@ -132,6 +132,10 @@ const convCases: [
   [[2, 10, 9, 2], [3, 2, 2, 5], [2, 3], "valid"],
   [[3, 12, 12, 1], [5, 5, 1, 4], 1, "same"],
   [[2, 7, 7, 3], [3, 3, 3, 2], 2, [[0, 0], [1, 2], [2, 0], [0, 0]]],
+  // stride 1 with uneven padding (the input gradient runs as a convolution of its own)
+  [[2, 7, 6, 3], [3, 4, 3, 2], 1, [[0, 0], [2, 0], [0, 3], [0, 0]]],
+  // rows of 5·16 floats: im2col copies them in one call
+  [[1, 6, 7, 16], [5, 5, 16, 3], 1, "same"],
 ];
 
 for (const [xShape, fShape, strides, pad] of convCases) {

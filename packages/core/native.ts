@@ -27,6 +27,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensor
 import { registerAccelerator } from "./backend.ts";
 import { installWasmFixes, matMulShapes, replaceKernel, type WasmBackend } from "./_wasm_fixes.ts";
 import { registerFusedSequence } from "./fused.ts";
+import { geometryOf, im2col } from "./_im2col.ts";
 import { createNativeSequence, type Sgemm } from "./native_rnn.ts";
 
 /** Options of {@linkcode enableNativeBlas}. */
@@ -392,12 +393,11 @@ function nativeConv2D(args: KernelArgs, fallback: KernelConfig): TensorInfo {
     false,
     "channelsLast",
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
-  const top = info.padInfo.top, left = info.padInfo.left;
-  const rows = batchSize * outHeight * outWidth, width = kh * kw * inChannels;
+  const { batchSize, outHeight, outWidth, inChannels, outChannels } = info;
+  const g = geometryOf(info);
+  const rows = batchSize * outHeight * outWidth, width = g.kh * g.kw * inChannels;
   const out = backend.makeOutput(info.outShape, "float32");
-  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && top === 0 && left === 0) {
+  if (width === inChannels && g.sh === 1 && g.sw === 1 && g.top === 0 && g.left === 0) {
     gemm(
       backend,
       { ...x, shape: [rows, inChannels] },
@@ -409,30 +409,9 @@ function nativeConv2D(args: KernelArgs, fallback: KernelConfig): TensorInfo {
     );
     return out;
   }
-  // cols[(b·OH + oh)·OW + ow, (i·kw + j)·C + c] = x[b, oh·sh + i - top, ow·sw + j - left, c]
   const cols = backend.makeOutput([rows, width], "float32");
-  const heap = backend.wasm.HEAPF32; // after the allocations: the heap may have grown
-  const xs = backend.dataIdMap.get(x.dataId).memoryOffset / 4;
-  let o = backend.dataIdMap.get(cols.dataId).memoryOffset / 4;
-  for (let b = 0; b < batchSize; b++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      for (let ow = 0; ow < outWidth; ow++) {
-        for (let i = 0; i < kh; i++) {
-          const ih = oh * sh + i - top;
-          for (let j = 0; j < kw; j++, o += inChannels) {
-            const iw = ow * sw + j - left;
-            if (ih < 0 || ih >= inHeight || iw < 0 || iw >= inWidth) {
-              heap.fill(0, o, o + inChannels);
-            } else {
-              const from = xs + ((b * inHeight + ih) * inWidth + iw) * inChannels;
-              if (inChannels > 8) heap.copyWithin(o, from, from + inChannels);
-              else for (let c = 0; c < inChannels; c++) heap[o + c] = heap[from + c];
-            }
-          }
-        }
-      }
-    }
-  }
+  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocations
   gemm(backend, cols, { ...filter, shape: [width, outChannels] }, out, false, false, 0);
   backend.disposeData(cols.dataId);
   return out;

@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  adam,
   type LoopState,
   type Metrics,
   type Rng,
@@ -97,7 +98,7 @@ export function createOptimizer(lr: number): tf.Optimizer {
   if (!(lr > 0) || !Number.isFinite(lr)) {
     throw new RangeError(`Learning rate ${lr} is invalid: expected a number > 0`);
   }
-  return tf.train.adam(lr, 0.9, 0.999, 1e-8);
+  return adam(lr, 0.9, 0.999, 1e-8);
 }
 
 /**

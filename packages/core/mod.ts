@@ -37,3 +37,4 @@ export * from "./data/mod.ts";
 export * from "./train.ts";
 export * from "./checkpoint.ts";
 export * from "./params.ts";
+export * from "./adam.ts";

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  adam,
   type ImageSet,
   type LoopState,
   type Metrics,
@@ -48,8 +49,8 @@ export function createGanOptimizers(learningRate = 1e-4): GanOptimizers {
     );
   }
   return {
-    generator: tf.train.adam(learningRate, 0.9, 0.999, 1e-8),
-    discriminator: tf.train.adam(learningRate, 0.9, 0.999, 1e-8),
+    generator: adam(learningRate, 0.9, 0.999, 1e-8),
+    discriminator: adam(learningRate, 0.9, 0.999, 1e-8),
   };
 }
 

@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  adam,
   type CheckpointMeta,
   EMBEDDED_MNIST,
   type ImageSet,
@@ -235,7 +236,7 @@ async function train(args: string[]): Promise<number> {
   );
   let cnn: Cnn;
   let resumeState: LoopState | undefined;
-  const optimizer = tf.train.adam(options.lr, 0.9, 0.999, 1e-8);
+  const optimizer = adam(options.lr, 0.9, 0.999, 1e-8);
   if (resumeMeta) {
     const loaded = await loadCnn(outDir);
     cnn = loaded.cnn;

@@ -6,7 +6,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type ImageSet, type LoopState, type Metrics, type TrainEvent, trainLoop } from "@simple-nets/core";
+import {
+  adam,
+  type ImageSet,
+  type LoopState,
+  type Metrics,
+  type TrainEvent,
+  trainLoop,
+} from "@simple-nets/core";
 import { type Cnn, imagesToTensor } from "./model.ts";
 
 /** Run-time settings of {@linkcode trainCnn}. */
@@ -147,7 +154,7 @@ export async function trainCnn(
   if (!Number.isInteger(epochs) || epochs < 0) {
     throw new RangeError(`epochs is ${epochs}, expected a whole number >= 0`);
   }
-  const optimizer = options.optimizer ?? tf.train.adam(lr, 0.9, 0.999, 1e-8);
+  const optimizer = options.optimizer ?? adam(lr, 0.9, 0.999, 1e-8);
   const x = imagesToTensor(train.images.subarray(0, train.count * 784), model.config);
   const y = tf.tensor1d(train.labels.subarray(0, train.count), "int32");
   const variables = Object.values(model.params);

@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  adam,
   EMBEDDED_MNIST,
   type ImageSet,
   loadImages,
@@ -154,7 +155,7 @@ async function train(args: string[]): Promise<number> {
   );
   let vae: Vae;
   let resumeState: LoopState | undefined;
-  const optimizer = tf.train.adam(options.lr);
+  const optimizer = adam(options.lr);
   if (resumeMeta) {
     const loaded = await loadVae(outDir);
     vae = loaded.vae;

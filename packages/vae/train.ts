@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import {
+  adam,
   type ImageSet,
   type LoopState,
   type Metrics,
@@ -29,7 +30,7 @@ export interface TrainVaeOptions {
    * @default {1e-3} */
   learningRate?: number;
   /** The optimizer; pass your own to save and restore its state.
-   * @default {tf.train.adam(learningRate)} */
+   * @default {adam(learningRate)} */
   optimizer?: tf.Optimizer;
   /** Seed of the batch order and the reparameterisation noise.
    * @default {1} */
@@ -138,7 +139,7 @@ export async function trainVae(
 ): Promise<TrainLoopResult> {
   checkImages(vae, images);
   const { batchSize = 128, learningRate = 1e-3, seed = 1 } = options;
-  const optimizer = options.optimizer ?? tf.train.adam(learningRate);
+  const optimizer = options.optimizer ?? adam(learningRate);
   try {
     return await trainLoop(vaeStep(vae, images, optimizer), {
       seed,

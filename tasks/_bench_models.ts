@@ -28,6 +28,12 @@ export interface BenchModel {
   via: string;
   /** Images per step when times are reported per image (`smoothgrad10`). @default {1} */
   per?: number;
+  /**
+   * Runs this many times the bench's steps and warm-up steps, on both sides
+   * (`sample`: a step is one character, and three characters are too few to
+   * warm V8's JIT up, while a text is thousands). @default {1}
+   */
+  stepScale?: number;
   /** Builds the model and runs steps until `timer.lap()` says stop. */
   run(timer: StepTimer, onLap: OnLap): Promise<void>;
 }
@@ -208,6 +214,7 @@ export const BENCH_MODELS: readonly BenchModel[] = [
   charLM("rnn"),
   {
     name: "sample",
+    stepScale: 10,
     step: "one sampled character, LSTM 1×512, batch 1, state carried, temperature 1",
     via: "@simple-nets/charlm sampleChars (one generator step per character)",
     async run(timer, onLap) {

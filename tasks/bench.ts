@@ -164,9 +164,11 @@ async function main(): Promise<void> {
   for (const model of models) {
     const entry = BENCH_MODELS.find((m) => m.name === model)!;
     log(`${model}: ${entry.step} [${entry.via}]`);
+    const scale = entry.stepScale ?? 1;
+    const rowPlan = { ...plan, steps: plan.steps * scale, warmup: plan.warmup * scale };
     let torch: TorchResult | undefined;
     if (peer.script && !peer.broken) {
-      const result = await runTorch(peer, model, plan, log);
+      const result = await runTorch(peer, model, rowPlan, log);
       if ("error" in result) {
         log(`  torch: ${result.error}`);
         // An import failure repeats for every model; a model the peer lacks does not.
@@ -184,7 +186,9 @@ async function main(): Promise<void> {
         log(describe(rows.at(-1)!));
         continue;
       }
-      const outcome = await measureInChild(model, backend, plan, entry.per ?? 1, { profile: flags.profile });
+      const outcome = await measureInChild(model, backend, rowPlan, entry.per ?? 1, {
+        profile: flags.profile,
+      });
       if (outcome.kind === "unavailable") {
         unavailable[backend] = outcome.reason;
         log(`  ${backend}: unavailable (${outcome.reason})`);

@@ -7,7 +7,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { disposeParams, makeParams, type Params, Rng, uniformTensor } from "@simple-nets/core";
+import {
+  disposeParams,
+  dropout as coreDropout,
+  makeParams,
+  type Params,
+  Rng,
+  uniformTensor,
+} from "@simple-nets/core";
 import { getFusedSequence } from "@simple-nets/core/fused";
 import {
   CELL_TYPES,
@@ -232,8 +239,7 @@ export function forwardTimeMajor(
   const next: ModelState = [];
   const logits = tf.tidy(() => {
     const dropRng = dropoutSeed === undefined || dropout === 0 ? undefined : new Rng(dropoutSeed);
-    const drop = (h: tf.Tensor2D) =>
-      dropRng ? tf.dropout(h, dropout, undefined, dropRng.seed()) as tf.Tensor2D : h;
+    const drop = (h: tf.Tensor2D) => dropRng ? coreDropout(h, dropout, dropRng) : h;
     const fused = getFusedSequence();
     if (fused) {
       // One op for each layer's whole recurrence (registered by core's native module): everything is

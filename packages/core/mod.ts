@@ -38,3 +38,4 @@ export * from "./train.ts";
 export * from "./checkpoint.ts";
 export * from "./params.ts";
 export * from "./adam.ts";
+export * from "./dropout.ts";

@@ -6,7 +6,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { disposeParams, makeParams, type Params, Rng, uniformTensor } from "@simple-nets/core";
+import {
+  disposeParams,
+  dropout as coreDropout,
+  makeParams,
+  type Params,
+  Rng,
+  uniformTensor,
+} from "@simple-nets/core";
 import { maxout } from "./maxout.ts";
 
 /** The discriminator kinds: maxout units, or ReLU units. */
@@ -272,7 +279,7 @@ export function discriminatorLogits(
       h = config.discriminator === "maxout"
         ? maxout(h, p[`maxout${i}/kernel`] as tf.Tensor2D, p[`maxout${i}/bias`] as tf.Tensor1D, config.pieces)
         : tf.relu(tf.add(tf.matMul(h, p[`dense${i}/kernel`]), p[`dense${i}/bias`]));
-      if (dropout > 0) h = tf.dropout(h, dropout, undefined, options.rng!.seed()) as tf.Tensor2D;
+      if (dropout > 0) h = coreDropout(h, dropout, options.rng!);
     }
     return tf.add(tf.matMul(h, p["out/kernel"]), p["out/bias"]);
   });

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type ImageSet, makeParams, type Params, Rng, uniformTensor } from "@simple-nets/core";
+import { dropout, type ImageSet, makeParams, type Params, Rng, uniformTensor } from "@simple-nets/core";
 import type { Classifier } from "./classifier.ts";
 
 /** Architecture of the CNN: what rebuilds it, saved in checkpoints. */
@@ -137,7 +137,7 @@ export class Cnn implements Classifier {
         ) as tf.Tensor4D;
         if (training && this.config.dropout > 0) {
           const [b, , , c] = h.shape;
-          h = tf.dropout(h, this.config.dropout, [b, 1, 1, c], rng!.seed()) as tf.Tensor4D;
+          h = dropout(h, this.config.dropout, rng!, { noiseShape: [b, 1, 1, c] });
         }
         return tf.relu(tf.maxPool(h, 2, 2, "valid"));
       };

@@ -21,20 +21,23 @@ Deno.test("trainCnn() lowers the loss and raises test accuracy on real digits", 
   const cnn = createCnn(config, { seed: 1 });
   const before = evaluateCnn(cnn, testSet);
   const losses: number[] = [];
+  // 4 epochs at 3e-3: above 96% on the 0/1 test digits for each of seeds 1-8 (2 epochs at 1e-3
+  // reached 80% for one seed in eight)
   const result = await trainCnn(cnn, small, {
-    epochs: 2,
+    epochs: 4,
     batchSize: 16,
+    lr: 3e-3,
     test: testSet,
     logEvery: 1,
     onEvent: (e) => e.type === "step" && losses.push(e.losses.loss),
   });
-  assertEquals(result.steps, 8);
+  assertEquals(result.steps, 16);
   assertOk(
     losses.slice(-2).reduce((a, b) => a + b) < losses.slice(0, 2).reduce((a, b) => a + b),
     `losses ${losses}`,
   );
   assertOk(
-    result.evaluation.testAccuracy > Math.max(0.8, before.accuracy),
+    result.evaluation.testAccuracy > Math.max(0.9, before.accuracy),
     `accuracy ${result.evaluation.testAccuracy}`,
   );
   assertOk(result.evaluation.testLoss < before.loss);

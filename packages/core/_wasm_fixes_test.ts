@@ -210,3 +210,46 @@ for (const [shape, size, strides, pad] of poolCases) {
     await compareWithCpu("maxPool", (x) => tf.maxPool(x as tf.Tensor4D, size, strides, pad), [shape]);
   });
 }
+
+const sliceCases: [number[], number[], number[]][] = [
+  [[7, 5], [2, 0], [3, 5]], // whole rows: one run
+  [[7, 5], [1, 2], [4, 2]], // a block of columns
+  [[4, 3, 6], [1, 0, 2], [2, 3, 3]],
+  [[3, 4, 5, 2], [0, 1, 2, 0], [3, 2, 3, 2]],
+  [[2, 3, 2, 2, 3], [1, 0, 1, 0, 1], [1, 3, 1, 2, 2]], // rank 5
+  [[6], [2], [3]],
+  [[4, 4], [1, 1], [0, 2]], // empty
+];
+
+for (const [shape, begin, size] of sliceCases) {
+  Deno.test(`slice on wasm matches cpu for ${shape}, begin ${begin}, size ${size}`, async () => {
+    await compareWithCpu("slice", (x) => tf.slice(x, begin, size), [shape], size.every((s) => s > 0));
+  });
+}
+
+Deno.test("slice on wasm keeps int32 and bool data", async () => {
+  await tf.setBackend("wasm");
+  const ints = tf.tensor2d([[1, 2, 3], [4, 5, 6]], undefined, "int32");
+  const bools = tf.tensor2d([[true, false], [false, true]], undefined, "bool");
+  const a = tf.slice(ints, [0, 1], [2, 2]), b = tf.slice(bools, [1, 0], [1, 2]);
+  assertEquals([a.dtype, Array.from(a.dataSync())], ["int32", [2, 3, 5, 6]]);
+  assertEquals([b.dtype, Array.from(b.dataSync())], ["bool", [0, 1]]);
+  tf.dispose([ints, bools, a, b]);
+});
+
+const sumCases: [number[], number | number[], boolean][] = [
+  [[9, 7], 0, false], // a bias gradient
+  [[9, 7], [0], true],
+  [[4, 3, 5, 2], [0, 1, 2], false], // a conv bias gradient
+  [[4, 3, 5], [1, 0], true],
+  [[4, 3, 5], [0, 2], false], // not leading: the plain kernel
+  [[4, 3, 5], -1, false],
+  [[4, 3], [0, 1], false], // every axis: the plain kernel
+  [[0, 3], 0, false], // no rows
+];
+
+for (const [shape, axis, keepDims] of sumCases) {
+  Deno.test(`sum on wasm matches cpu for ${shape}, axis ${axis}, keepDims ${keepDims}`, async () => {
+    await compareWithCpu("sum", (x) => tf.sum(x, axis, keepDims), [shape], !shape.includes(0));
+  });
+}

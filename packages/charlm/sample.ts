@@ -4,9 +4,9 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { Rng } from "@simple-nets/core";
-import { type CharLM, disposeState, forwardTimeMajor, type ModelState } from "./model.ts";
+import type { CharLM } from "./model.ts";
+import { createStepper } from "./_stepper.ts";
 
 /** Settings of {@linkcode sampleChars} and {@linkcode sampleText}. */
 export interface SampleOptions {
@@ -124,26 +124,16 @@ export function sampleChars(model: CharLM, options: SampleOptions = {}): Generat
 
 function* generate(model: CharLM, o: Required<SampleOptions>): Generator<string, void, undefined> {
   const rng = new Rng(o.seed, ["sample", 0]);
-  let state: ModelState | undefined;
+  const stepper = createStepper(model);
   let input = model.vocab.encode(o.prime).ids;
   try {
     for (let i = 0; i < o.length; i++) {
-      const previous = state;
-      const last = tf.tidy(() => {
-        const out = forwardTimeMajor(model, tf.tensor2d(input, [input.length, 1], "int32"), previous);
-        state = out.state;
-        state.flat().forEach((t) => tf.keep(t));
-        return tf.slice(out.logits, [input.length - 1, 0], [1, -1]);
-      });
-      disposeState(previous);
-      const logits = last.dataSync();
-      last.dispose();
-      const id = pickNext(logits, rng, o);
+      const id = pickNext(stepper.feed(input), rng, o);
       input = Int32Array.of(id);
       yield model.vocab.chars[id];
     }
   } finally {
-    disposeState(state);
+    stepper.dispose();
   }
 }
 

@@ -87,3 +87,70 @@ export function registerFusedSequence(impl: FusedSequence | undefined): void {
 export function getFusedSequence(): FusedSequence | undefined {
   return registered;
 }
+
+/**
+ * Plain-array kernels that step a recurrent model one time step at a time
+ * without tensors: what sampling needs, one character at a time, where the
+ * dozen TF.js kernel calls of a tensor step cost more than its arithmetic.
+ * Registered with the fused sequence op (same cells, same gate order).
+ */
+export interface FusedStepKernels {
+  /**
+   * `a·b + bias` as a new array.
+   *
+   * @param a `[m, k]` row-major.
+   * @param b `[k, n]` row-major.
+   * @param bias `[n]`, added to every row.
+   * @returns `[m, n]` row-major; the caller owns it.
+   */
+  affine(a: Float32Array, b: Float32Array, bias: Float32Array, m: number, k: number, n: number): Float32Array;
+  /**
+   * One step of a cell.
+   *
+   * @param xw The input projection plus bias, `[batch, G·H]`; not changed.
+   * @param wh The recurrent weight `[H, G·H]`.
+   * @param state `[h]` (rnn, gru) or `[h, c]` (lstm), each `[batch, H]`; not changed.
+   * @returns The new state, new arrays.
+   */
+  step(
+    cell: FusedCell,
+    xw: Float32Array,
+    wh: Float32Array,
+    state: Float32Array[],
+    batch: number,
+    hidden: number,
+  ): Float32Array[];
+}
+
+let registeredStep: FusedStepKernels | undefined;
+
+/**
+ * Registers the plain-array step kernels (or removes them with
+ * `undefined`). The native module calls this when it loads OpenBLAS.
+ *
+ * @param impl The kernels, or `undefined` to step with TF.js ops.
+ *
+ * @example
+ * ```ts
+ * import { registerFusedStep } from "@simple-nets/core/fused";
+ * registerFusedStep(undefined);
+ * ```
+ */
+export function registerFusedStep(impl: FusedStepKernels | undefined): void {
+  registeredStep = impl;
+}
+
+/**
+ * The registered plain-array step kernels, if any.
+ *
+ * @returns The kernels, or `undefined` when none are registered.
+ *
+ * @example
+ * ```ts
+ * import { getFusedStep } from "@simple-nets/core/fused";
+ * console.log(getFusedStep() ? "plain-array steps" : "TF.js steps");
+ * ```
+ */
+export function getFusedStep(): FusedStepKernels | undefined {
+  return registeredStep;
+}

@@ -26,9 +26,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import { registerAccelerator } from "./backend.ts";
 import { installWasmFixes, matMulShapes, replaceKernel, type WasmBackend } from "./_wasm_fixes.ts";
-import { registerFusedSequence } from "./fused.ts";
+import { registerFusedSequence, registerFusedStep } from "./fused.ts";
 import { geometryOf, im2col } from "./_im2col.ts";
-import { createNativeSequence, type Sgemm } from "./native_rnn.ts";
+import { createNativeSequence, createNativeStep, type Sgemm } from "./native_rnn.ts";
 
 /** Options of {@linkcode enableNativeBlas}. */
 export interface NativeBlasOptions {
@@ -187,6 +187,7 @@ export function enableNativeBlas(options: NativeBlasOptions = {}): NativeBlasRes
     installWasmFixes(); // first, so that the fixes never replace the native kernels
     registerNativeKernels();
     registerFusedSequence(createNativeSequence(sgemm!));
+    registerFusedStep(createNativeStep(sgemm!));
   }
   maxThreads = threads;
   return loaded;

@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { FusedCell, FusedSequence } from "./fused.ts";
+import type { FusedCell, FusedSequence, FusedStepKernels } from "./fused.ts";
 import type { WasmBackend } from "./_wasm_fixes.ts";
 
 /**
@@ -356,5 +356,41 @@ export function createNativeSequence(sgemm: Sgemm): FusedSequence {
         : [last];
       return { outputs, state: final };
     });
+  };
+}
+
+/**
+ * The plain-array step kernels of {@linkcode FusedStepKernels} on the given
+ * `sgemm`: the same gate math as the fused sequence, one step at a time.
+ *
+ * @param sgemm Row-major `cblas_sgemm`.
+ * @returns The kernels, ready for `registerFusedStep`.
+ */
+export function createNativeStep(sgemm: Sgemm): FusedStepKernels {
+  return {
+    affine(a, b, bias, m, k, n) {
+      if (a.length < m * k || b.length < k * n || bias.length < n) {
+        throw new TypeError(
+          `Cannot multiply [${m}, ${k}] by [${k}, ${n}] plus [${n}]: an array is too short`,
+        );
+      }
+      const out = new Float32Array(m * n);
+      for (let row = 0; row < m; row++) out.set(bias.subarray(0, n), row * n);
+      sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, m, n, k, 1, a, k, b, n, 1, out, n);
+      return out;
+    },
+    step(cell, xw, wh, state, batch, hidden) {
+      const G = GATES[cell], BH = batch * hidden;
+      const count = cell === "lstm" ? 2 : 1;
+      if (
+        !G || xw.length !== batch * G * hidden || wh.length !== hidden * G * hidden ||
+        state.length !== count || state.some((s) => s.length !== BH)
+      ) {
+        throw new TypeError(`Cannot step a ${cell} of ${hidden} units on batch ${batch}: wrong sizes`);
+      }
+      const saved = forward(sgemm, cell, xw, wh, state[0], state[1], 1, batch, hidden);
+      const h = saved.hs.slice(BH, 2 * BH);
+      return cell === "lstm" ? [h, saved.extra.slice(BH, 2 * BH)] : [h];
+    },
   };
 }

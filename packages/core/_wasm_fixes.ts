@@ -15,9 +15,9 @@
  *   adjoint of im2col (`col2imAdd`), and a window scan over all channels at
  *   once.
  * - `UnsortedSegmentSum` (the gradient of `gather`) is missing: a plain loop.
- * - `Slice` copied its whole input, and `Sum` over leading axes (every bias
- *   gradient) transposed it first: both work on heap views instead
- *   (`_wasm_views.ts`).
+ * - `Slice` copied its whole input, `Sum` over leading axes (every bias
+ *   gradient) transposed it first, and `GatherV2` copied element by
+ *   element: all three work on heap views instead (`_wasm_views.ts`).
  *
  * Every kernel here returns what the plain kernel returns, to float32
  * rounding; `_wasm_fixes_test.ts` checks each against the cpu backend.
@@ -27,7 +27,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import { col2imAdd, geometryOf, im2col } from "./_im2col.ts";
-import { slice, sum } from "./_wasm_views.ts";
+import { gatherV2, slice, sum } from "./_wasm_views.ts";
 
 /** The parts of the wasm backend (`BackendWasm`) that these kernels use. */
 export interface WasmBackend {
@@ -120,7 +120,7 @@ export function installWasmFixes(): void {
     backendName: "wasm",
     kernelFunc: maxPoolGrad as unknown as KernelFunc,
   });
-  for (const [name, impl] of [["Slice", slice], ["Sum", sum]] as const) {
+  for (const [name, impl] of [["Slice", slice], ["Sum", sum], ["GatherV2", gatherV2]] as const) {
     const plain = tf.getKernel(name, "wasm");
     replaceKernel({
       ...plain,

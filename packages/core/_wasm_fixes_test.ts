@@ -253,3 +253,31 @@ for (const [shape, axis, keepDims] of sumCases) {
     await compareWithCpu("sum", (x) => tf.sum(x, axis, keepDims), [shape], !shape.includes(0));
   });
 }
+
+const gatherCases: [number[], number[], number[], number, number][] = [
+  [[5, 4], [3, 0, 3, 1], [4], 0, 0], // rows, one repeated
+  [[5, 4], [2, 0, 3], [3], 1, 0], // columns
+  [[3, 4, 2], [1, 1, 0, 3], [2, 2], 1, 0], // a 2-D index into the middle axis
+  [[2, 4, 3], [1, 3, 0, 2], [2, 2], 1, 1], // batchDims 1
+  [[6], [5, 0], [2], 0, 0],
+];
+
+for (const [shape, ids, idsShape, axis, batchDims] of gatherCases) {
+  Deno.test(`gather on wasm matches cpu for ${shape}, indices ${ids}, axis ${axis}, batchDims ${batchDims}`, async () => {
+    await compareWithCpu(
+      "gather",
+      (x) => tf.gather(x, tf.tensor(ids, idsShape, "int32"), axis, batchDims),
+      [shape],
+      batchDims === 0,
+    );
+  });
+}
+
+Deno.test("gather on wasm keeps int32 data and names an index out of range", async () => {
+  await tf.setBackend("wasm");
+  const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]], undefined, "int32");
+  const y = tf.gather(x, tf.tensor1d([2, 0], "int32"));
+  assertEquals([y.dtype, Array.from(y.dataSync())], ["int32", [5, 6, 1, 2]]);
+  assert.throws(() => tf.gather(x, tf.tensor1d([3], "int32")), /index value 3 is not in \[0, 2\]/);
+  tf.dispose([x, y]);
+});

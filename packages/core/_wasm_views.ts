@@ -10,6 +10,8 @@
  *   then reduced the inner axis. This one adds the rows into the output in
  *   order, the same float32 additions in the same order, without the
  *   transpose (5.5 → ~2 ms for 1600×1536).
+ * - `GatherV2` ran a per-element loop in C++: 105 ms to gather 1600 rows of
+ *   2048 floats. This one copies each gathered slice with one `set`.
  *
  * @module
  */
@@ -93,6 +95,48 @@ export function sum(args: KernelArgs, fallback: KernelFunc): TensorInfo {
   for (let r = 1; r < rows; r++) {
     const at = xs + r * cols;
     for (let c = 0; c < cols; c++) heap[os + c] += heap[at + c];
+  }
+  return out;
+}
+
+/** `GatherV2` by whole slices: `out[b, o, i, :] = x[b, o, indices[b, i], :]`, one `set` each. */
+export function gatherV2(args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const { x, indices } = args.inputs;
+  if (x.dtype === "string" || x.dtype === "complex64" || indices.dtype !== "int32") {
+    return fallback(args as never) as TensorInfo;
+  }
+  const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
+  const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
+  const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
+    x as tf.Tensor,
+    indices as tf.Tensor,
+    parsedAxis,
+    batchDims,
+  );
+  const { batchSize, outerSize, dimSize, sliceSize } = info;
+  const count = tf.util.sizeFromShape(indices.shape), perBatch = batchSize > 0 ? count / batchSize : 0;
+  const ids = heapView(backend, indices) as Int32Array;
+  for (let i = 0; i < count; i++) {
+    const index = ids[i];
+    if (!(index >= 0 && index <= dimSize - 1)) {
+      throw new Error(`GatherV2: the index value ${index} is not in [0, ${dimSize - 1}]`);
+    }
+  }
+  const out = backend.makeOutput(info.outputShape, x.dtype);
+  if (tf.util.sizeFromShape(info.outputShape) === 0) return out;
+  const from = heapView(backend, x), to = heapView(backend, out); // after makeOutput
+  const at = heapView(backend, indices) as Int32Array;
+  let o = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let outer = 0; outer < outerSize; outer++) {
+      const base = (b * outerSize + outer) * dimSize * sliceSize;
+      for (let i = 0; i < perBatch; i++, o += sliceSize) {
+        const start = base + at[b * perBatch + i] * sliceSize;
+        if (sliceSize === 1) to[o] = from[start];
+        else to.set(from.subarray(start, start + sliceSize), o);
+      }
+    }
   }
   return out;
 }

@@ -244,17 +244,20 @@ export function forwardTimeMajor(
     if (fused) {
       // One op for each layer's whole recurrence (registered by core's native module): everything is
       // [T·batch, ·] time-major rows, one product per projection. Dropout draws one mask for all steps.
+      // The first layer's input product picks rows of its weight (a gather, whose gradient is a segment
+      // sum: the one-hot product's 2·T·batch·V·G·H multiply-adds, forward and backward, for nothing).
       const steps = ids.shape[0];
-      let x = tf.cast(tf.oneHot(tf.reshape(ids, [-1]), model.vocab.size), "float32") as tf.Tensor2D;
+      let x: tf.Tensor2D | undefined;
       for (let l = 0; l < layers; l++) {
-        const xw = tf.add(tf.matMul(x, p[`layer${l}/wx`]), p[`layer${l}/b`]);
+        const wx = p[`layer${l}/wx`];
+        const xw = tf.add(x ? tf.matMul(x, wx) : tf.gather(wx, tf.reshape(ids, [-1])), p[`layer${l}/b`]);
         const start = state?.[l] ?? zeroState(cell, batch, hidden);
         const out = fused(cell, tf.reshape(xw, [steps, batch, -1]), p[`layer${l}/wh`] as tf.Tensor2D, start);
         next.push(out.state);
         out.state.forEach((t) => tf.keep(t));
         x = drop(tf.reshape(out.outputs, [steps * batch, hidden]));
       }
-      return tf.add(tf.matMul(x, p["out/w"]), p["out/b"]) as tf.Tensor2D;
+      return tf.add(tf.matMul(x!, p["out/w"]), p["out/b"]) as tf.Tensor2D;
     }
     // Per-step tensors throughout (see runSequence); the ids are small, so unstacking them is cheap.
     // One-hot products rather than tf.gather: the same numbers, and much faster on wasm and cpu.

@@ -28,6 +28,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import { col2imAdd, geometryOf, im2col } from "./_im2col.ts";
 import { gatherV2, slice, sum } from "./_wasm_views.ts";
+import { cachedPatches } from "./_patch_cache.ts";
 
 /** The parts of the wasm backend (`BackendWasm`) that these kernels use. */
 export interface WasmBackend {
@@ -45,7 +46,7 @@ export interface WasmBackend {
       disposeData(id: number): void;
     };
   };
-  dataIdMap: { get(dataId: unknown): { id: number; memoryOffset: number } };
+  dataIdMap: { get(dataId: unknown): { id: number; memoryOffset: number }; has(dataId: unknown): boolean };
   dataIdNextNumber: number;
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   disposeData(dataId: unknown, force?: boolean): boolean;
@@ -457,13 +458,19 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   );
   const g = geometryOf(info);
   const rows = info.batchSize * info.outHeight * info.outWidth, width = g.kh * g.kw * info.inChannels;
-  // dw[width, O] = colsᵀ · dy, with cols the patch matrix of im2col
-  const cols = backend.makeOutput([1, rows, width], "float32");
-  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
-  im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocation
+  // dw[width, O] = colsᵀ · dy, with cols the patch matrix of im2col (the forward's, when it kept it)
+  const kept = cachedPatches(backend, x, g);
+  let cols: TensorInfo;
+  if (kept) {
+    cols = { dataId: kept.dataId, dtype: "float32", shape: [1, rows, width] };
+  } else {
+    cols = backend.makeOutput([1, rows, width], "float32");
+    const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+    im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocation
+  }
   const dy2: TensorInfo = { dataId: dy.dataId, dtype: "float32", shape: [1, rows, info.outChannels] };
   const dw = run("BatchMatMul", backend, { a: cols, b: dy2 }, { transposeA: true, transposeB: false });
-  backend.disposeData(cols.dataId);
+  if (!kept) backend.disposeData(cols.dataId);
   for (const t of temps) backend.disposeData(t.dataId);
   dw.shape = [...filterShape];
   return dw;

@@ -28,6 +28,7 @@ import { registerAccelerator } from "./backend.ts";
 import { installWasmFixes, matMulShapes, replaceKernel, type WasmBackend } from "./_wasm_fixes.ts";
 import { registerFusedSequence, registerFusedStep } from "./fused.ts";
 import { geometryOf, im2col } from "./_im2col.ts";
+import { cachedPatches, keepPatches } from "./_patch_cache.ts";
 import { createNativeSequence, createNativeStep, type Sgemm } from "./native_rnn.ts";
 
 /** Options of {@linkcode enableNativeBlas}. */
@@ -432,10 +433,17 @@ function nativeConv2D(args: KernelArgs, fallback: KernelConfig): TensorInfo {
     );
     return out;
   }
-  const cols = backend.makeOutput([rows, width], "float32");
-  const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
-  im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocations
+  // the patch matrix stays in core's cache for the filter gradient (Conv2DBackpropFilter)
+  const kept = cachedPatches(backend, x, g);
+  let cols: TensorInfo;
+  if (kept) {
+    cols = { dataId: kept.dataId, dtype: "float32", shape: [rows, width] };
+  } else {
+    cols = backend.makeOutput([rows, width], "float32");
+    const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+    im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocations
+    keepPatches(backend, x, g, cols);
+  }
   gemm(backend, cols, { ...filter, shape: [width, outChannels] }, out, false, false, 0);
-  backend.disposeData(cols.dataId);
   return out;
 }

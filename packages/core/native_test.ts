@@ -3,6 +3,7 @@ import assert, { deepEqual as assertEquals } from "node:assert/strict";
 import { enableNativeBlas } from "./native.ts";
 import { useBackend } from "./backend.ts";
 import { Rng } from "./rng.ts";
+import { clearPatchCache, PATCH_CACHE_SIZE } from "./_patch_cache.ts";
 
 const info = await useBackend("wasm");
 const native = enableNativeBlas();
@@ -136,6 +137,49 @@ for (const [xShape, fShape, strides, pad] of convCases) {
     },
   });
 }
+
+Deno.test({
+  name: `the forward convolution's patch matrices serve the filter gradient and are freed${skip}`,
+  ignore: !native.enabled,
+  fn: async () => {
+    await tf.setBackend("wasm");
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const filter = tf.tensor4d(randomArrays([[3, 3, 2, 4]], 5)[0], [3, 3, 2, 4]);
+    const filterGrad = (x: tf.Tensor4D) =>
+      tf.tidy(() =>
+        tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, f as tf.Tensor4D, 1, "same"))))(filter)
+      );
+    clearPatchCache(); // what earlier tests left
+    const base = backend.numDataIds();
+    // fresh inputs, each disposed before the next is made (so the heap hands their memory on): every
+    // gradient must come from its own input's patches, never a stale matrix of the same geometry
+    for (let seed = 0; seed < 2 * PATCH_CACHE_SIZE + 1; seed++) {
+      const data = randomArrays([[2, 5, 5, 2]], 100 + seed)[0];
+      await tf.setBackend("cpu");
+      const [xc, fc] = [tf.tensor4d(data, [2, 5, 5, 2]), tf.tensor4d(filter.dataSync(), filter.shape)];
+      const want = tf.tidy(() =>
+        tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xc, f as tf.Tensor4D, 1, "same"))))(fc)
+      );
+      const expected = want.dataSync() as Float32Array;
+      tf.dispose([xc, fc, want]);
+      await tf.setBackend("wasm");
+      const x = tf.tensor4d(data, [2, 5, 5, 2]);
+      const got = filterGrad(x);
+      const values = got.dataSync();
+      for (let i = 0; i < values.length; i++) {
+        assert(
+          Math.abs(values[i] - expected[i]) < 1e-4 * (1 + Math.abs(expected[i])),
+          `input ${seed}, dW[${i}]`,
+        );
+      }
+      tf.dispose([x, got]);
+      assert(backend.numDataIds() <= base + PATCH_CACHE_SIZE, `${backend.numDataIds() - base} extra buffers`);
+    }
+    clearPatchCache();
+    assertEquals(backend.numDataIds(), base, "clearPatchCache() frees every matrix");
+    filter.dispose();
+  },
+});
 
 Deno.test({
   name: `a few Adam steps with native BLAS follow the cpu loss curve${skip}`,

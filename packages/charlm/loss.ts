@@ -61,7 +61,8 @@ export function crossEntropy(
 /**
  * Clips gradients by value (each element to ±clip) or by their global L2
  * norm (rescaled so that it is at most clip, as `clip_grad_norm_`).
- * A clip of 0 leaves them as they are.
+ * A clip of 0 leaves them as they are; no gradients give none (so a call
+ * with `{}` only checks the settings).
  *
  * @returns New tensors the caller owns (the given ones are not disposed).
  *
@@ -84,7 +85,7 @@ export function clipGradients(grads: tf.NamedTensorMap, clip: number, mode: Clip
       for (const k in grads) out[k] = tf.clone(grads[k]);
     } else if (mode === "value") {
       for (const k in grads) out[k] = tf.clipByValue(grads[k], -clip, clip);
-    } else {
+    } else if (Object.keys(grads).length > 0) {
       const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))));
       const coef = tf.minimum(tf.div(clip, tf.add(norm, 1e-6)), 1);
       for (const k in grads) out[k] = tf.mul(grads[k], coef);

@@ -127,6 +127,17 @@ Deno.test("clipGradients() clips by value and by global norm", () => {
   assert.throws(() => clipGradients(grads, 1, "max" as "value"), /Clip mode "max"/);
 });
 
+Deno.test("trainCharLM() trains with the global-norm clip and with clipping off", async () => {
+  // clipGradients({}, …) checks the settings up front: it must not fail on the empty map in norm mode.
+  assert.deepEqual(clipGradients({}, 1, "norm"), {});
+  for (const [clip, clipMode] of [[5, "norm"], [0, "value"]] as const) {
+    const model = createCharLM(moby, { hidden: 8, seed: 4 });
+    const result = await trainCharLM(model, moby, { steps: 3, batchSize: 4, seqLen: 10, clip, clipMode });
+    assert.ok(Number.isFinite(result.trainLoss), `${clipMode} ${clip}: loss ${result.trainLoss}`);
+    model.dispose();
+  }
+});
+
 Deno.test("trainCharLM() rejects a short text, unknown characters and bad options", async () => {
   const model = createCharLM("abcdef", { hidden: 4 });
   await assert.rejects(

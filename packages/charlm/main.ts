@@ -441,13 +441,20 @@ async function sample(args: string[]): Promise<number> {
       throw new UserError(`--prime: ${(e as Error).message}`);
     }
     const encoder = new TextEncoder();
-    const write = (text: string) => {
+    // False once the reader has gone (`| head -c 100`): then sampling stops quietly, as Unix tools do.
+    const write = (text: string): boolean => {
       const bytes = encoder.encode(text);
       let written = 0;
-      while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+      try {
+        while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+      } catch (e) {
+        if (e instanceof Deno.errors.BrokenPipe) return false;
+        throw e;
+      }
+      return true;
     };
-    write(flags.prime ?? defaultPrime(model));
-    for (const c of chars) write(c);
+    if (!write(flags.prime ?? defaultPrime(model))) return 0;
+    for (const c of chars) if (!write(c)) return 0;
     // Only the text goes to stdout; a terminal gets a final newline so the prompt starts on its own line.
     if (Deno.stdout.isTerminal()) write("\n");
     return 0;

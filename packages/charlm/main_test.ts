@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { saveCheckpoint } from "@simple-nets/core";
+import { createCharLM } from "./model.ts";
+import { saveCharLM } from "./io.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const TINY = new URL("./testdata/tiny.txt", import.meta.url).pathname;
@@ -205,5 +207,35 @@ Deno.test("--out refuses a non-empty folder that is not this run's", async () =>
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^error: --out .* is not empty and holds no checkpoint of this run/);
   assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["notes.txt"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sample stops quietly with exit 0 when its reader goes away (| head)", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = createCharLM("abcdefgh", { hidden: 8 });
+  await saveCharLM(model, dir, { backend: "cpu" });
+  model.dispose();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--node-modules-dir=manual",
+      MAIN,
+      "sample",
+      "--checkpoint",
+      dir,
+      "--length",
+      "10000000",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const first = await reader.read();
+  assert.ok(first.value && first.value.length > 0);
+  await reader.cancel();
+  const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  assert.equal(stderr, "");
+  assert.equal(status.code, 0);
   await Deno.remove(dir, { recursive: true });
 });

@@ -16,8 +16,9 @@
  *   once.
  * - `UnsortedSegmentSum` (the gradient of `gather`) is missing: a plain loop.
  * - `Slice` copied its whole input, `Sum` over leading axes (every bias
- *   gradient) transposed it first, and `GatherV2` copied element by
- *   element: all three work on heap views instead (`_wasm_views.ts`).
+ *   gradient) transposed it first, `GatherV2` copied element by element,
+ *   and `Identity` (run for every tensor saved for a gradient) copied its
+ *   input: all four work on the heap in place instead (`_wasm_views.ts`).
  *
  * Every kernel here returns what the plain kernel returns, to float32
  * rounding; `_wasm_fixes_test.ts` checks each against the cpu backend.
@@ -27,7 +28,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import { col2imAdd, geometryOf, im2col } from "./_im2col.ts";
-import { gatherV2, slice, sum } from "./_wasm_views.ts";
+import { gatherV2, identity, slice, sum } from "./_wasm_views.ts";
 import { cachedPatches } from "./_patch_cache.ts";
 
 /** The parts of the wasm backend (`BackendWasm`) that these kernels use. */
@@ -121,7 +122,11 @@ export function installWasmFixes(): void {
     backendName: "wasm",
     kernelFunc: maxPoolGrad as unknown as KernelFunc,
   });
-  for (const [name, impl] of [["Slice", slice], ["Sum", sum], ["GatherV2", gatherV2]] as const) {
+  const viewKernels = [["Slice", slice], ["Sum", sum], ["GatherV2", gatherV2], [
+    "Identity",
+    identity,
+  ]] as const;
+  for (const [name, impl] of viewKernels) {
     const plain = tf.getKernel(name, "wasm");
     replaceKernel({
       ...plain,

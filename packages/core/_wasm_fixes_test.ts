@@ -281,3 +281,19 @@ Deno.test("gather on wasm keeps int32 data and names an index out of range", asy
   assert.throws(() => tf.gather(x, tf.tensor1d([3], "int32")), /index value 3 is not in \[0, 2\]/);
   tf.dispose([x, y]);
 });
+
+Deno.test("identity on wasm shares the data: clones outlive their source, and nothing leaks", async () => {
+  await tf.setBackend("wasm");
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const base = backend.numDataIds();
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const y = tf.clone(x);
+  assertEquals(backend.numDataIds(), base + 1, "one buffer for both");
+  x.dispose();
+  assertEquals(Array.from(y.dataSync()), [1, 2, 3, 4]);
+  y.dispose();
+  assertEquals(backend.numDataIds(), base);
+  const strings = tf.tensor1d(["a", "b"], "string"), s = tf.clone(strings);
+  assertEquals(s.dataSync(), ["a", "b"]);
+  tf.dispose([strings, s]);
+});

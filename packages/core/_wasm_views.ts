@@ -12,6 +12,11 @@
  *   transpose (5.5 → ~2 ms for 1600×1536).
  * - `GatherV2` ran a per-element loop in C++: 105 ms to gather 1600 rows of
  *   2048 floats. This one copies each gathered slice with one `set`.
+ * - `Identity` copied its input. TF.js runs it for every tensor a kernel
+ *   saves for its gradient (`engine.clone`), so every training step copied
+ *   its activations once more (24-57 copies a step in our models), and a
+ *   gradient never saw the very tensor its forward kernel saw. This one
+ *   shares the data, as the cpu backend's does (tensors are immutable).
  *
  * @module
  */
@@ -139,4 +144,12 @@ export function gatherV2(args: KernelArgs, fallback: KernelFunc): TensorInfo {
     }
   }
   return out;
+}
+
+/** `Identity` that shares `x`'s data (one more reference) instead of copying it. */
+export function identity(args: KernelArgs, fallback: KernelFunc): TensorInfo {
+  const { x } = args.inputs;
+  if (x.dtype === "string") return fallback(args as never) as TensorInfo;
+  (args.backend as { incRef(dataId: unknown): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createCnn } from "./model.ts";
+import { saveCnn } from "./io.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -100,6 +102,42 @@ Deno.test("bad flags fail with one error line, exit 1 and no folder", async () =
     assert.equal(r.stdout, "");
     assert.equal(await exists(`${dir}/run`), false, `${args.join(" ")} created the folder`);
   }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a file where a folder is expected fails with one error line before any work", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/file`;
+  await Deno.writeTextFile(file, "not a folder");
+  const cnn = createCnn({ digits: [0, 1], filters: [2, 4] });
+  await saveCnn(`${dir}/run`, cnn, { data: "embedded:mnist" });
+  cnn.dispose();
+  const cases: [string[], RegExp][] = [
+    [["train", "--resume", file], /^error: --resume .*\/file is a file, expected a folder$/],
+    [["explain", "--checkpoint", file], /^error: --checkpoint .*\/file is a file, expected a folder$/],
+    [["sanity", "--checkpoint", file], /^error: --checkpoint .*\/file is a file, expected a folder$/],
+    [
+      ["train", "--out", `${file}/sub/run`, "--epochs", "1"],
+      /^error: --out .*\/file\/sub\/run cannot be created: .*\/file is a file, expected a folder$/,
+    ],
+    [
+      ["explain", "--checkpoint", `${dir}/run`, "--out", `${file}/sub`],
+      /^error: --out .*\/file\/sub cannot be created: .*\/file is a file, expected a folder$/,
+    ],
+    [
+      ["sanity", "--checkpoint", `${dir}/run`, "--out", `${file}/sub`],
+      /^error: --out .*\/file\/sub cannot be created: .*\/file is a file, expected a folder$/,
+    ],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await run(...args);
+    assert.equal(r.code, 1, `${args.join(" ")}: exit ${r.code}, stderr ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(lines[0], pattern);
+    assert.equal(r.stdout, "");
+  }
+  assert.deepEqual([...Deno.readDirSync(`${dir}/run`)].map((e) => e.name), ["checkpoint"]);
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -214,6 +214,14 @@ async function train(args: string[]): Promise<number> {
   });
   const data = await loadImages(dataSource, { test: false });
   const { train: trainSet, validation } = heldOut(data.train!, options.val);
+  const perEpoch = Math.ceil(trainSet.count / (options.batchSize * options.dSteps));
+  const doneSteps = (resumeMeta?.loop as LoopState | undefined)?.step ?? 0;
+  if (resumeMeta && options.epochs * perEpoch < doneSteps) {
+    throw new UserError(
+      `--epochs ${options.epochs} (${options.epochs * perEpoch} steps) is below the ${doneSteps} steps ` +
+        `(${Math.round(doneSteps / perEpoch * 100) / 100} epochs) already done in ${outDir}`,
+    );
+  }
   const backendName = await startBackend(backend, "gan");
 
   await Deno.mkdir(`${outDir}/progress`, { recursive: true });
@@ -252,6 +260,14 @@ async function train(args: string[]): Promise<number> {
   let lastEval: Record<string, number> = {};
   let lastLosses: Record<string, number> = {};
   let grid: Float32Array = new Float32Array(0);
+  /** Samples the fixed noise: keeps the first GRID_IMAGES as this moment's picture and returns mean D. */
+  const snapshot = (): Record<string, number> => {
+    const samples = generate(gan, EVAL_SAMPLES, { seed });
+    grid = samples.dataSync().slice(0, GRID_IMAGES * config.imageSize) as Float32Array;
+    lastEval = { dReal: meanDiscriminator(gan, validationTensor), dFake: meanDiscriminator(gan, samples) };
+    samples.dispose();
+    return lastEval;
+  };
   const result = await trainGan(gan, trainSet, {
     epochs: options.epochs,
     batchSize: options.batchSize,
@@ -268,11 +284,7 @@ async function train(args: string[]): Promise<number> {
     onLog: (record) => log.append(record),
     evaluate: async ({ step }) => {
       // The same noise every time: the first GRID_IMAGES are the picture of this epoch.
-      const samples = generate(gan, EVAL_SAMPLES, { seed });
-      grid = samples.dataSync().slice(0, GRID_IMAGES * config.imageSize) as Float32Array;
-      lastEval = { dReal: meanDiscriminator(gan, validationTensor), dFake: meanDiscriminator(gan, samples) };
-      samples.dispose();
-      const perEpoch = Math.ceil(trainSet.count / (options.batchSize * options.dSteps));
+      snapshot();
       if (step % perEpoch === 0) {
         const epoch = String(step / perEpoch).padStart(3, "0");
         await writeFileAtomic(
@@ -299,8 +311,10 @@ async function train(args: string[]): Promise<number> {
   }).finally(() => {
     interrupt.dispose();
     progress.done();
-    validationTensor.dispose();
   });
+  // Resuming a run that had already reached its last epoch trains no step: take the final picture now.
+  if (!result.interrupted && grid.length === 0) snapshot();
+  validationTensor.dispose();
   optimizers.generator.dispose();
   optimizers.discriminator.dispose();
   if (result.interrupted) {
@@ -322,14 +336,18 @@ async function train(args: string[]): Promise<number> {
     `wrote ${outDir}/: checkpoint/, config.json, metrics.jsonl, loss.png, samples.png, progress/epoch-*.png; ` +
       `score it with: deno task eval:gan --checkpoint ${outDir}`,
   );
+  // With no step run (a finished run resumed) the loop has no epoch means: the checkpoint kept the last ones.
+  const losses = result.steps > doneSteps
+    ? result.losses
+    : { ...result.losses, ...(resumeMeta?.metrics as Record<string, number> | undefined) };
   const summary: Record<string, unknown> = {
     out: outDir,
     epochs: result.epochs,
     steps: result.steps,
     dReal: lastEval.dReal,
     dFake: lastEval.dFake,
-    dLoss: result.losses.dLoss,
-    gLoss: result.losses.gLoss,
+    dLoss: losses.dLoss,
+    gLoss: losses.gLoss,
     seconds: Math.round(result.seconds * 10) / 10,
   };
   if (resumeMeta) summary.resumedFromStep = resumeState!.step;

@@ -148,6 +148,18 @@ Deno.test("train, resume, eval and sample work end to end on tiny data", async (
     resumedFromStep: undefined,
   });
 
+  // Resuming a finished run trains nothing and reports the same run; fewer epochs than done is refused.
+  const again = await run("train", "--resume", `${dir}/b`, "--json");
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual({ ...JSON.parse(again.stdout), seconds: 0 }, { ...b, seconds: 0, resumedFromStep: 6 });
+  const fewer = await run("train", "--resume", `${dir}/b`, "--epochs", "1");
+  assert.equal(fewer.code, 1);
+  assert.match(
+    fewer.stderr,
+    /^error: --epochs 1 \(3 steps\) is below the 6 steps \(2 epochs\) already done in /,
+  );
+  assert.equal(fewer.stderr.trim().split("\n").length, 1, fewer.stderr);
+
   const changed = await run("train", "--resume", `${dir}/b`, "--pieces", "3");
   assert.equal(changed.code, 1);
   assert.match(changed.stderr, /^error: --pieces cannot be changed when resuming/);

@@ -438,10 +438,13 @@ async function explain(args: string[]): Promise<number> {
     ]);
   }
   const what = of === "loss" ? "dL/dx" : "dz_y/dx";
+  // Magnitudes (--abs) and squared SmoothGrad have no sign: say what red means there.
+  const title = flags.abs
+    ? `|${what}|: magnitudes, white 0, red largest`
+    : `${what}: red raises, blue lowers the ${of === "loss" ? "loss" : "true logit"}` +
+      (flags.squared ? "; SmoothGrad^2 >= 0" : "");
   const png = await panel(rows, {
-    title: `${flags.abs ? "|" + what + "|" : what}: red raises, blue lowers the ${
-      of === "loss" ? "loss" : "true logit"
-    }`,
+    title,
     columnTitles: ["image", "gradient", flags.squared ? "SmoothGrad^2" : "SmoothGrad"],
     rowLabels: Array.from(labels, (y, i) => `pred ${digits[predicted[i]]} / true ${digits[y]}`),
   });
@@ -481,6 +484,7 @@ async function sanityPictures(
   result: SanityResult,
   images: ImageSet,
   shown: number,
+  squared: boolean,
 ): Promise<string[]> {
   const methods: SaliencyMethod[] = ["vanilla", "smoothgrad"];
   const files: string[] = [];
@@ -503,7 +507,7 @@ async function sanityPictures(
             width: 28,
           })),
         ]);
-        labels.push(`#${i} ${METHOD_NAMES[method]}`);
+        labels.push(`#${i} ${METHOD_NAMES[method]}${method === "smoothgrad" && squared ? "^2" : ""}`);
       }
     }
     await writeFileAtomic(
@@ -521,7 +525,9 @@ async function sanityPictures(
   for (const method of methods) {
     for (const key of ["spearman", "spearmanAbs"] as const) {
       series.push({
-        name: `${METHOD_NAMES[method]}${key === "spearmanAbs" ? " |map|" : ""}`,
+        name: `${METHOD_NAMES[method]}${method === "smoothgrad" && squared ? "^2" : ""}${
+          key === "spearmanAbs" ? " |map|" : ""
+        }`,
         x: steps.map((_, i) => i),
         y: steps.map((s) => s[method]?.[key] ?? NaN),
         dashed: key === "spearmanAbs",
@@ -586,7 +592,7 @@ async function sanity(args: string[]): Promise<number> {
   };
   await Deno.mkdir(out, { recursive: true });
   await writeFileAtomic(`${out}/sanity.json`, JSON.stringify(report, null, 1) + "\n");
-  const files = ["sanity.json", ...await sanityPictures(out, result, images, shown)];
+  const files = ["sanity.json", ...await sanityPictures(out, result, images, shown, flags.squared)];
   const unusable = result.cascading.concat(result.independent).some((s) =>
     (s.vanilla?.images ?? images.count) < images.count
   );

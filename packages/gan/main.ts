@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   EMBEDDED_MNIST,
@@ -171,6 +172,18 @@ async function samplesPng(images: Float32Array, count: number, title?: string): 
     columns: Math.ceil(Math.sqrt(count)),
     title,
   });
+}
+
+/** Refuses an output file whose folder does not exist, or that is a folder, before any work starts. */
+async function checkOutputFile(path: string): Promise<void> {
+  const folder = dirname(path);
+  const info = await Deno.stat(folder).catch(() => undefined);
+  if (!info?.isDirectory) {
+    throw new UserError(`--out ${path}: folder ${folder} does not exist, expected an existing folder`);
+  }
+  if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
+    throw new UserError(`--out ${path} is a folder, expected a .png file`);
+  }
 }
 
 function configFromFlags(flags: FlagValues<typeof TRAIN_FLAGS>): GanConfig {
@@ -407,6 +420,7 @@ async function sample(args: string[]): Promise<number> {
   const dir = requireFlag(flags.checkpoint, "checkpoint");
   const out = requireFlag(flags.out, "out");
   if (!out.toLowerCase().endsWith(".png")) throw new UserError(`--out must name a .png file, got "${out}"`);
+  await checkOutputFile(out);
   const meta = await readCheckpointMeta(dir, { package: GAN_PACKAGE });
   await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "gan");
   const { gan, optimizerState } = await loadGan(dir);

@@ -188,6 +188,13 @@ Deno.test("train, resume, eval and sample work end to end on tiny data", async (
   assert.deepEqual(JSON.parse(s.stdout), { out: png, count: 9, seed: 1 });
   const bytes = await Deno.readFile(png);
   assert.deepEqual([...bytes.subarray(1, 4)], [80, 78, 71]); // "PNG"
+  const nowhere = await run("sample", "--checkpoint", `${dir}/a`, "--out", `${dir}/nowhere/s.png`);
+  assert.equal(nowhere.code, 1);
+  assert.match(nowhere.stderr, /^error: --out .*nowhere\/s\.png: folder .*nowhere does not exist[^\n]*\n$/);
+  await Deno.mkdir(`${dir}/folder.png`);
+  const folder = await run("sample", "--checkpoint", `${dir}/a`, "--out", `${dir}/folder.png`);
+  assert.equal(folder.code, 1);
+  assert.match(folder.stderr, /^error: --out .*folder\.png is a folder, expected a \.png file\n$/);
   await Deno.remove(dir, { recursive: true });
 });
 

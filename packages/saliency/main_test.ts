@@ -199,6 +199,27 @@ Deno.test("train, resume, explain and sanity work end to end on a tiny 0/1 model
   assert.deepEqual(Object.keys(e.zeroMaps), ["vanilla", "smoothgrad"]);
   const png = await Deno.readFile(`${dir}/a/explain/explain_loss.png`);
   assert.deepEqual([...png.subarray(1, 4)], [80, 78, 71]); // "PNG"
+  // With --out the PNG goes straight into that folder; the options are in its name.
+  const exOut = `${dir}/maps`;
+  const ex2 = await run(
+    "explain",
+    "--checkpoint",
+    `${dir}/a`,
+    "--count",
+    "2",
+    "--samples",
+    "2",
+    "--of",
+    "logit",
+    "--abs",
+    "--squared",
+    "--out",
+    exOut,
+    "--json",
+  );
+  assert.equal(ex2.code, 0, ex2.stderr);
+  assert.deepEqual(JSON.parse(ex2.stdout).files, ["explain_logit_abs_squared.png"]);
+  assert.deepEqual([...Deno.readDirSync(exOut)].map((f) => f.name), ["explain_logit_abs_squared.png"]);
 
   const out = `${dir}/sanity`;
   const sa = await run(

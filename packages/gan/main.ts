@@ -16,6 +16,7 @@ import {
   type ImageSet,
   loadImages,
   type LoopState,
+  NonFiniteLossError,
   readCheckpointMeta,
   restoreOptimizer,
 } from "@simple-nets/core";
@@ -186,6 +187,17 @@ async function checkOutputFile(path: string): Promise<void> {
   }
 }
 
+/**
+ * Removes what a new run wrote before its first checkpoint (its --out was empty or absent when it started),
+ * and the folder itself when the run created it.
+ */
+async function discardRun(outDir: string, keepFolder: boolean): Promise<void> {
+  for (const name of ["config.json", "metrics.jsonl", "progress"]) {
+    await Deno.remove(`${outDir}/${name}`, { recursive: true }).catch(() => {});
+  }
+  if (!keepFolder) await Deno.remove(outDir).catch(() => {});
+}
+
 function configFromFlags(flags: FlagValues<typeof TRAIN_FLAGS>): GanConfig {
   try {
     return ganConfig({
@@ -237,6 +249,7 @@ async function train(args: string[]): Promise<number> {
   }
   const backendName = await startBackend(backend, "gan");
 
+  const outExisted = await Deno.stat(outDir).then(() => true, () => false);
   await Deno.mkdir(`${outDir}/progress`, { recursive: true });
   const source = data.source;
   await writeFileAtomic(
@@ -281,6 +294,7 @@ async function train(args: string[]): Promise<number> {
     samples.dispose();
     return lastEval;
   };
+  let checkpointed = resumeMeta !== undefined;
   const result = await trainGan(gan, trainSet, {
     epochs: options.epochs,
     batchSize: options.batchSize,
@@ -320,7 +334,16 @@ async function train(args: string[]): Promise<number> {
         optimizers,
         extra: { options, loop: state },
       });
+      checkpointed = true;
     },
+  }).catch(async (e) => {
+    if (!(e instanceof NonFiniteLossError) || checkpointed) throw e;
+    // Nothing to keep: without a checkpoint the folder can be neither resumed nor reused as --out.
+    await discardRun(outDir, outExisted);
+    throw new UserError(
+      `${e.message.split(";")[0]}, before the first checkpoint: nothing was kept in ${outDir} ` +
+        `(try a lower --lr)`,
+    );
   }).finally(() => {
     interrupt.dispose();
     progress.done();
@@ -330,6 +353,12 @@ async function train(args: string[]): Promise<number> {
   validationTensor.dispose();
   optimizers.generator.dispose();
   optimizers.discriminator.dispose();
+  if (result.interrupted && !checkpointed) {
+    await discardRun(outDir, outExisted);
+    progress.note(`stopped before the first step; nothing was kept in ${outDir}`);
+    disposeGan(gan);
+    return 130;
+  }
   if (result.interrupted) {
     progress.note(`stopped at step ${result.steps}; continue with: deno task train:gan --resume ${outDir}`);
     disposeGan(gan);

@@ -224,5 +224,14 @@ Deno.test("a diverging run stops with one error line and keeps the last good che
   assert.equal(meta.step, Number(m[1]) - 1);
   const ev = await run("sample", "--checkpoint", `${dir}/r`, "--count", "4", "--out", `${dir}/s.png`);
   assert.equal(ev.code, 0, ev.stderr);
+
+  // Diverging before the first checkpoint (one per epoch here) keeps nothing: the folder it made is gone.
+  const early = await run("train", "--epochs", "1", "--lr", "6e17", "--out", `${dir}/early`, ...SMALL);
+  assert.equal(early.code, 1, early.stderr);
+  assert.match(
+    early.stderr,
+    /\nerror: Training diverged: loss "[dg]Loss" is (?:NaN|-?Infinity) at step \d+, before the first checkpoint: nothing was kept in \S+early \(try a lower --lr\)\n$/,
+  );
+  assert.equal(await exists(`${dir}/early`), false, "the run folder is left behind");
   await Deno.remove(dir, { recursive: true });
 });

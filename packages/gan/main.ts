@@ -138,14 +138,18 @@ const EVAL_FLAGS = {
     help: "generated samples that are the Parzen kernel centres",
   },
   "batch-size": { type: "int", min: 1, default: 500, help: "images scored per matrix product" },
-  ...COMMON,
+  seed: { type: "int", help: "seed of the samples' noise (default: the run's seed)" },
+  backend: { type: "string", choices: BACKEND_NAMES, help: "TF.js backend (default: the checkpoint's)" },
+  json: COMMON.json,
 } as const satisfies FlagSpecs;
 
 const SAMPLE_FLAGS = {
   checkpoint: { type: "string", placeholder: "DIR", help: "run folder of a trained GAN (required)" },
   count: { type: "int", min: 1, max: 10000, default: 64, help: "images to generate" },
   out: { type: "string", placeholder: "FILE.png", help: "PNG file to write (required)" },
-  ...COMMON,
+  seed: COMMON.seed,
+  backend: { type: "string", choices: BACKEND_NAMES, help: "TF.js backend (default: the checkpoint's)" },
+  json: COMMON.json,
 } as const satisfies FlagSpecs;
 
 /** The settings a run is resumed with, kept in `meta.json`. */
@@ -409,12 +413,12 @@ async function evaluate(args: string[]): Promise<number> {
   const val = (meta.options as RunOptions | undefined)?.val ?? 1000;
   const data = await loadImages(flags.data ?? meta.data);
   const { validation } = heldOut(data.train!, val);
-  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "gan");
+  await startBackend(flags.backend ?? meta.backend, "gan");
   const { gan, optimizerState } = await loadGan(dir);
   disposeOptimizerState(optimizerState);
   const result = evaluateGan(gan, { validation, test: data.test! }, {
     samples: flags.samples,
-    seed: flags.given.has("seed") ? flags.seed : meta.seed,
+    seed: flags.seed ?? meta.seed,
     testLimit: flags["test-limit"],
     batchSize: flags["batch-size"],
   });
@@ -451,7 +455,7 @@ async function sample(args: string[]): Promise<number> {
   if (!out.toLowerCase().endsWith(".png")) throw new UserError(`--out must name a .png file, got "${out}"`);
   await checkOutputFile(out);
   const meta = await readCheckpointMeta(dir, { package: GAN_PACKAGE });
-  await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "gan");
+  await startBackend(flags.backend ?? meta.backend, "gan");
   const { gan, optimizerState } = await loadGan(dir);
   disposeOptimizerState(optimizerState);
   const images = generate(gan, flags.count, { seed: flags.seed });

@@ -50,7 +50,8 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng, optio
   if (rate === 0) return x.clone();
   const shape = options.noiseShape ?? x.shape;
   const mask = new Float32Array(tf.util.sizeFromShape(shape));
+  const bits = rng.fillUint32(new Uint32Array(mask.buffer)); // the mask's own memory, overwritten in place
   const scale = 1 / (1 - rate), threshold = rate * 4294967296;
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.uint32() >= threshold ? scale : 0;
+  for (let i = 0; i < mask.length; i++) mask[i] = bits[i] >= threshold ? scale : 0;
   return tf.tidy(() => tf.mul(x, tf.tensor(mask, shape)));
 }

@@ -61,9 +61,9 @@ export class Rng {
       h = mix32(hashString(stream[0], h ^ 0x811c9dc5));
       h = mix32(h ^ mix32((stream[1] ?? 0) + 0x6a09e667));
     }
-    this.#a = h;
-    this.#b = mix32(h + 1);
-    this.#c = mix32(h + 2);
+    this.#a = h | 0;
+    this.#b = mix32(h + 1) | 0;
+    this.#c = mix32(h + 2) | 0;
     this.#d = 1;
     for (let i = 0; i < 12; i++) this.uint32();
   }
@@ -75,13 +75,41 @@ export class Rng {
 
   /** A uniformly distributed unsigned 32-bit integer. */
   uint32(): number {
-    const t = (((this.#a + this.#b) >>> 0) + this.#d) >>> 0;
-    this.#d = (this.#d + 1) >>> 0;
-    this.#a = this.#b ^ (this.#b >>> 9);
-    this.#b = (this.#c + (this.#c << 3)) >>> 0;
-    this.#c = ((this.#c << 21) | (this.#c >>> 11)) >>> 0;
-    this.#c = (this.#c + t) >>> 0;
-    return t;
+    // the state is kept as int32 (the same bits as uint32): V8 then keeps it unboxed
+    const b = this.#b, c = this.#c, t = (this.#a + b + this.#d) | 0;
+    this.#d = (this.#d + 1) | 0;
+    this.#a = b ^ (b >>> 9);
+    this.#b = (c + (c << 3)) | 0;
+    this.#c = (((c << 21) | (c >>> 11)) + t) | 0;
+    return t >>> 0;
+  }
+
+  /**
+   * Fills `out` with the next `out.length` numbers of {@linkcode uint32}
+   * (the same numbers, in order), several times faster than calling it.
+   *
+   * @example
+   * ```ts
+   * import { Rng } from "@simple-nets/core";
+   * const bits = new Rng(1).fillUint32(new Uint32Array(4));
+   * console.assert(bits[0] === new Rng(1).uint32());
+   * ```
+   */
+  fillUint32(out: Uint32Array): Uint32Array {
+    let a = this.#a, b = this.#b, c = this.#c, d = this.#d;
+    for (let i = 0; i < out.length; i++) {
+      const t = (a + b + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (((c << 21) | (c >>> 11)) + t) | 0;
+      out[i] = t;
+    }
+    this.#a = a;
+    this.#b = b;
+    this.#c = c;
+    this.#d = d;
+    return out;
   }
 
   /** A uniform number in [0, 1). */

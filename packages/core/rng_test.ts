@@ -161,3 +161,11 @@ Deno.test("seed() gives 32-bit integers that differ from call to call", () => {
   assert(seeds.every((s) => Number.isInteger(s) && s >= 0 && s < 2 ** 32));
   assert.equal(new Set(seeds).size, 100);
 });
+
+Deno.test("fillUint32() gives the numbers uint32() gives, in order, and carries on from them", () => {
+  const one = new Rng(9, ["mask", 2]), bulk = new Rng(9, ["mask", 2]);
+  const bits = bulk.fillUint32(new Uint32Array(1000));
+  for (let i = 0; i < bits.length; i++) assert.equal(bits[i], one.uint32(), `number ${i}`);
+  assert.equal(bulk.uint32(), one.uint32());
+  assert.equal(bulk.next(), one.next());
+});

@@ -213,6 +213,10 @@ export async function saveCheckpoint(runDir: string, checkpoint: Checkpoint): Pr
  * @throws {CheckpointError} when there is none.
  */
 export async function findCheckpoint(dir: string): Promise<string> {
+  const info = await Deno.stat(dir).catch(() => undefined);
+  if (info && !info.isDirectory) {
+    throw new CheckpointError(`Cannot find a checkpoint in ${dir}: it is a file, expected a run folder`);
+  }
   if (await exists(join(dir, "meta.json"))) return dir;
   const inside = join(dir, CHECKPOINT_DIR);
   if (await exists(join(inside, "meta.json"))) return inside;

@@ -235,6 +235,13 @@ Deno.test("findCheckpoint accepts the checkpoint folder itself and names a folde
       `Cannot find a checkpoint in ${dir}: no checkpoint/meta.json`,
     );
     await assertCheckpointError(findCheckpoint(`${dir}/nope`), `${dir}/nope: the folder does not exist`);
+    await Deno.writeTextFile(`${dir}/file.txt`, "not a run");
+    await assertCheckpointError(
+      findCheckpoint(`${dir}/file.txt`),
+      `${dir}/file.txt: it is a file, expected a run folder`,
+    );
+    await assertCheckpointError(readCheckpointMeta(`${dir}/file.txt`), "it is a file");
+    await Deno.remove(`${dir}/file.txt`);
     await saveSmall(dir);
     assert.equal(await findCheckpoint(`${dir}/${CHECKPOINT_DIR}`), `${dir}/${CHECKPOINT_DIR}`);
     assert.equal((await readCheckpointMeta(`${dir}/${CHECKPOINT_DIR}`)).step, 12);

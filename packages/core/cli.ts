@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { CheckpointError, type CheckpointMeta, findCheckpoint, readCheckpointMeta } from "./checkpoint.ts";
 import { DataError } from "./data/types.ts";
@@ -137,10 +138,26 @@ export function parseFlags<S extends FlagSpecs>(
   usage: { command: string; description: string },
 ): FlagValues<S> {
   const all: FlagSpecs = { ...specs, ...HELP_FLAG };
+  // node's parseArgs takes "-1" after "--lr" for a flag: join negative numbers to their flag (so that the
+  // range check names them), and name a flag whose value is missing
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i].match(/^--([^=]+)$/)?.[1];
+    const next = args[i + 1];
+    if (flag && all[flag] && all[flag].type !== "boolean" && next !== undefined && next.startsWith("-")) {
+      if (!/^-(\d|\.\d|Infinity)/.test(next)) {
+        throw new UserError(`--${flag} needs a value, got the flag ${next}`);
+      }
+      joined.push(`--${flag}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: joined,
       options: Object.fromEntries(
         Object.entries(all).map(([k, s]) => [k, { type: s.type === "boolean" ? "boolean" : "string" }]),
       ) as Record<string, { type: "string" | "boolean" }>,
@@ -155,6 +172,8 @@ export function parseFlags<S extends FlagSpecs>(
     if (positional) {
       throw new UserError(`unexpected argument "${positional[1]}" (flags start with --, see --help)`);
     }
+    const missing = message.match(/^Option '--([^ ']+) <value>' argument missing/);
+    if (missing) throw new UserError(`--${missing[1]} needs a value (see --help)`);
     throw new UserError(message.split("\n")[0].replace(/^Option '([^']+)'/, "flag $1"));
   }
   if (parsed.values.help) throw new HelpRequested(helpText(usage.command, usage.description, specs));
@@ -242,7 +261,32 @@ async function isEmptyOrMissing(dir: string): Promise<boolean> {
     return true;
   } catch (e) {
     if (e instanceof UserError) throw e;
-    return true;
+    if (e instanceof Deno.errors.NotFound) return true;
+    for (let p = dirname(dir); p !== dirname(p); p = dirname(p)) { // the file that stands in the way
+      if ((await Deno.stat(p).catch(() => undefined))?.isFile) {
+        throw new UserError(`--out ${dir} cannot be created: ${p} is a file, expected a folder`);
+      }
+    }
+    throw new UserError(`--out ${dir} cannot be used as a folder: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/**
+ * Checks an output file's path (`--out FILE.png` of sample commands) before
+ * any work starts: its folder must exist, and it must not be a folder.
+ *
+ * @param path The file to write.
+ * @param flag The flag that named it, for the message.
+ * @throws {UserError} naming the path and what was expected.
+ */
+export async function checkOutFile(path: string, flag = "out"): Promise<void> {
+  const folder = dirname(path);
+  const info = await Deno.stat(folder).catch(() => undefined);
+  if (!info?.isDirectory) {
+    throw new UserError(`--${flag} ${path}: folder ${folder} does not exist, expected an existing folder`);
+  }
+  if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
+    throw new UserError(`--${flag} ${path} is a folder, expected a file`);
   }
 }
 

@@ -1,6 +1,7 @@
 import assert, { deepEqual as assertEquals } from "node:assert/strict";
 import {
   checkOutDir,
+  checkOutFile,
   defaultRunDir,
   type FlagSpecs,
   formatNumber,
@@ -92,15 +93,16 @@ Deno.test("bad flags give a UserError naming the flag, the value and what was ex
     [["--digits", "1,,2"], '--digits must be a number, got "1,,2"'],
     [["--digits", "1,10"], "--digits must be <= 9, got 1,10"],
     [["train.txt"], 'unexpected argument "train.txt" (flags start with --, see --help)'],
+    // negative numbers after a flag are its value, so the range check names them
+    [["--lr", "-1"], "--lr must be > 0, got -1"],
+    [["--epochs", "-3"], "--epochs must be >= 1, got -3"],
+    [["--lr", "-.5"], "--lr must be > 0, got -.5"],
+    [["--data", "--json"], "--data needs a value, got the flag --json"],
+    [["--epochs"], "--epochs needs a value (see --help)"],
   ];
   for (const [args, message] of cases) {
     assert.throws(() => parse(...args), new UserError(message), args.join(" "));
   }
-  // A flag given without its value: the message names the flag.
-  assert.throws(
-    () => parse("--epochs"),
-    (e: unknown) => e instanceof UserError && /^flag --epochs\b/.test(e.message),
-  );
   assert.throws(
     () => parse("--json=yes"),
     (e: unknown) => e instanceof UserError && e.message.includes("--json"),
@@ -242,7 +244,30 @@ Deno.test("checkOutDir accepts a missing or empty folder and refuses a non-empty
       checkOutDir(`${dir}/notes.txt`, never),
       new UserError(`--out ${dir}/notes.txt is a file, expected a folder`),
     );
+    await assert.rejects(
+      checkOutDir(`${dir}/notes.txt/run`, never),
+      new UserError(
+        `--out ${dir}/notes.txt/run cannot be created: ${dir}/notes.txt is a file, expected a folder`,
+      ),
+    );
     assertEquals(await listDir(dir), ["notes.txt"], "a refused folder was changed");
+  });
+});
+
+Deno.test("checkOutFile wants an existing folder and a path that is not a folder", async () => {
+  await withDir(async (dir) => {
+    await checkOutFile(`${dir}/a.png`);
+    await assert.rejects(
+      checkOutFile(`${dir}/missing/a.png`),
+      new UserError(
+        `--out ${dir}/missing/a.png: folder ${dir}/missing does not exist, expected an existing folder`,
+      ),
+    );
+    await Deno.mkdir(`${dir}/b.png`);
+    await assert.rejects(
+      checkOutFile(`${dir}/b.png`),
+      new UserError(`--out ${dir}/b.png is a folder, expected a file`),
+    );
   });
 });
 

@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   EMBEDDED_MNIST,
@@ -23,6 +22,7 @@ import {
 import "@simple-nets/core/native"; // OpenBLAS matrix products for the wasm backend, when the library is there
 import { BACKEND_NAMES } from "@simple-nets/core/backend";
 import {
+  checkOutFile,
   type FlagSpecs,
   type FlagValues,
   interruptSignal,
@@ -177,18 +177,6 @@ async function samplesPng(images: Float32Array, count: number, title?: string): 
     columns: Math.ceil(Math.sqrt(count)),
     title,
   });
-}
-
-/** Refuses an output file whose folder does not exist, or that is a folder, before any work starts. */
-async function checkOutputFile(path: string): Promise<void> {
-  const folder = dirname(path);
-  const info = await Deno.stat(folder).catch(() => undefined);
-  if (!info?.isDirectory) {
-    throw new UserError(`--out ${path}: folder ${folder} does not exist, expected an existing folder`);
-  }
-  if ((await Deno.stat(path).catch(() => undefined))?.isDirectory) {
-    throw new UserError(`--out ${path} is a folder, expected a .png file`);
-  }
 }
 
 /**
@@ -453,7 +441,7 @@ async function sample(args: string[]): Promise<number> {
   const dir = requireFlag(flags.checkpoint, "checkpoint");
   const out = requireFlag(flags.out, "out");
   if (!out.toLowerCase().endsWith(".png")) throw new UserError(`--out must name a .png file, got "${out}"`);
-  await checkOutputFile(out);
+  await checkOutFile(out);
   const meta = await readCheckpointMeta(dir, { package: GAN_PACKAGE });
   await startBackend(flags.backend ?? meta.backend, "gan");
   const { gan, optimizerState } = await loadGan(dir);

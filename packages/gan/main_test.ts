@@ -194,7 +194,7 @@ Deno.test("train, resume, eval and sample work end to end on tiny data", async (
   await Deno.mkdir(`${dir}/folder.png`);
   const folder = await run("sample", "--checkpoint", `${dir}/a`, "--out", `${dir}/folder.png`);
   assert.equal(folder.code, 1);
-  assert.match(folder.stderr, /^error: --out .*folder\.png is a folder, expected a \.png file\n$/);
+  assert.match(folder.stderr, /^error: --out .*folder\.png is a folder, expected a file\n$/);
   await Deno.remove(dir, { recursive: true });
 });
 

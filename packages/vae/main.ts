@@ -23,6 +23,7 @@ import { BACKEND_NAMES } from "@simple-nets/core/backend";
 // Registers the optional OpenBLAS kernels (needs --allow-ffi; falls back with a note).
 import "@simple-nets/core/native";
 import {
+  checkOutFile,
   type FlagSpecs,
   interruptSignal,
   MetricsLog,
@@ -262,6 +263,7 @@ async function sample(args: string[]): Promise<number> {
   const dir = requireFlag(flags.checkpoint, "checkpoint");
   const out = requireFlag(flags.out, "out");
   if (!out.toLowerCase().endsWith(".png")) throw new UserError(`--out must name a .png file, got "${out}"`);
+  await checkOutFile(out);
   const meta = await readCheckpointMeta(dir, { package: VAE_PACKAGE });
   await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "vae");
   const { vae, optimizerState } = await loadVae(dir);

@@ -55,7 +55,11 @@ export async function readTextFile(path: string): Promise<TextCorpus> {
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "it does not exist" : (e as Error).message;
+    const why = e instanceof Deno.errors.NotFound
+      ? "it does not exist"
+      : e instanceof Deno.errors.IsADirectory
+      ? "it is a folder, expected a UTF-8 text file"
+      : (e as Error).message.split(":")[0].trim();
     throw new DataError(`Cannot read text file ${path}: ${why}`);
   }
   return { text: decodeText(bytes, path), source: path };

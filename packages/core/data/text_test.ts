@@ -38,6 +38,7 @@ Deno.test("an empty file, a NUL byte and invalid UTF-8 each give a DataError nam
 Deno.test("a missing text file gives a DataError naming the file", async () => {
   const dir = await Deno.makeTempDir();
   await assertDataError(readTextFile(`${dir}/missing.txt`), `${dir}/missing.txt`, "does not exist");
+  await assertDataError(readTextFile(dir), dir, "it is a folder, expected a UTF-8 text file");
   await assertDataError(readTextFile(dir), dir);
   await Deno.remove(dir);
 });

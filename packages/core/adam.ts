@@ -26,6 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
+import { simdAdam } from "./_adam_simd.ts";
 
 /** The kernel's name in TF.js's registry. */
 const KERNEL = "SimpleNetsAdamUpdate";
@@ -79,7 +80,7 @@ type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?
 
 /** The wasm backend's internals the kernel uses (as in `_wasm_fixes.ts`). */
 interface WasmHeap {
-  wasm: { HEAPF32: Float32Array };
+  wasm: { HEAPF32: Float32Array; asm?: { memory?: WebAssembly.Memory } };
   dataIdMap: { get(dataId: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
 }
@@ -97,8 +98,31 @@ tf.registerKernel({
     const b = backend as WasmHeap;
     const { w, g, m, v } = inputs;
     const outs = [w, m, v].map(() => b.makeOutput(w.shape, "float32"));
-    const heap = b.wasm.HEAPF32; // after the allocations: the heap may have grown
     const size = tf.util.sizeFromShape(w.shape);
+    const simd = simdAdam(b.wasm.asm?.memory);
+    if (simd) {
+      const a = attrs as unknown as UpdateAttrs, f = Math.fround;
+      const offset = (t: TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+      simd(
+        offset(w),
+        offset(g),
+        offset(m),
+        offset(v),
+        offset(outs[0]),
+        offset(outs[1]),
+        offset(outs[2]),
+        size,
+        f(a.beta1),
+        f(a.beta2),
+        f(1 - a.beta1),
+        f(1 - a.beta2),
+        f(a.lr) / a.correction1,
+        1 / a.correction2,
+        f(a.epsilon),
+      );
+      return outs;
+    }
+    const heap = b.wasm.HEAPF32; // after the allocations: the heap may have grown
     const at = (t: TensorInfo) => new Float32Array(heap.buffer, b.dataIdMap.get(t.dataId).memoryOffset, size);
     update(
       at(w),

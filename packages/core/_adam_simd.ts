@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { moduleOn } from "./_wasm_module.ts";
 
 /** `_adam_simd.wat`, compiled. */
 export const ADAM_WASM_BASE64 =
@@ -40,24 +41,10 @@ export type SimdAdam = (
   eps: number,
 ) => void;
 
-const instances = new WeakMap<WebAssembly.Memory, SimdAdam | null>();
-
 /**
  * The SIMD update bound to `memory`, or `undefined` when WebAssembly SIMD
  * is not available (the caller then updates in JavaScript).
  */
 export function simdAdam(memory: WebAssembly.Memory | undefined): SimdAdam | undefined {
-  if (!memory) return undefined;
-  let fn = instances.get(memory);
-  if (fn === undefined) {
-    try {
-      const bytes = Uint8Array.from(atob(ADAM_WASM_BASE64), (c) => c.charCodeAt(0));
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      fn = instance.exports.adam as SimdAdam;
-    } catch {
-      fn = null;
-    }
-    instances.set(memory, fn);
-  }
-  return fn ?? undefined;
+  return moduleOn(ADAM_WASM_BASE64, memory)?.adam as SimdAdam | undefined;
 }

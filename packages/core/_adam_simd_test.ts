@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { ADAM_WASM_BASE64, simdAdam } from "./_adam_simd.ts";
+import { simdAdam } from "./_adam_simd.ts";
 import { useBackend } from "./backend.ts";
 
 Deno.test("the SIMD Adam update matches the formula in float64, over four-lane blocks and the tail", () => {
@@ -35,19 +35,4 @@ Deno.test("the wasm backend's memory is found, so the wasm Adam kernel runs the 
   await useBackend("wasm");
   const backend = tf.backend() as unknown as { wasm: { asm?: { memory?: WebAssembly.Memory } } };
   assert.ok(simdAdam(backend.wasm.asm?.memory));
-});
-
-const wat2wasm = await new Deno.Command("wat2wasm", { args: ["--version"] }).output().then(
-  () => true,
-  () => false,
-);
-
-Deno.test({
-  name: "the embedded module is _adam_simd.wat compiled (needs wabt's wat2wasm)",
-  ignore: !wat2wasm,
-  fn: async () => {
-    const source = new URL("./_adam_simd.wat", import.meta.url).pathname;
-    const out = await new Deno.Command("wat2wasm", { args: [source, "--output=-"] }).output();
-    assert.equal(btoa(String.fromCharCode(...out.stdout)), ADAM_WASM_BASE64);
-  },
 });

@@ -12,6 +12,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
+import { simdPatches } from "./_im2col_simd.ts";
 
 /** The shape of a 2-D convolution, in the terms im2col needs (dilation 1). */
 export interface PatchGeometry {
@@ -49,6 +50,24 @@ export function geometryOf(info: tf.backend_util.Conv2DInfo): PatchGeometry {
   };
 }
 
+/** The geometry in the order of the SIMD function's parameters. */
+function geometryArgs(g: PatchGeometry): number[] {
+  return [
+    g.batch,
+    g.inHeight,
+    g.inWidth,
+    g.channels,
+    g.outHeight,
+    g.outWidth,
+    g.kh,
+    g.kw,
+    g.sh,
+    g.sw,
+    g.top,
+    g.left,
+  ];
+}
+
 /** Below this many floats a loop beats a `copyWithin`/`fill` call. */
 const SHORT = 24;
 
@@ -64,8 +83,17 @@ function zero(heap: Float32Array, from: number, to: number): void {
  * @param heap The heap both live on.
  * @param xs Float index of the image batch `[batch, inHeight, inWidth, C]`.
  * @param cs Float index of the output, `batch·OH·OW × kh·kw·C` floats.
+ * @param memory The heap's `WebAssembly.Memory`: given, the SIMD module does the work.
  */
-export function im2col(heap: Float32Array, xs: number, cs: number, g: PatchGeometry): void {
+export function im2col(
+  heap: Float32Array,
+  xs: number,
+  cs: number,
+  g: PatchGeometry,
+  memory?: WebAssembly.Memory,
+): void {
+  const simd = simdPatches(memory);
+  if (simd) return simd(0, xs * 4, cs * 4, ...geometryArgs(g));
   const { inHeight, inWidth, channels: C, kh, kw } = g;
   const run = kw * C, image = inHeight * inWidth * C;
   let o = cs;
@@ -102,8 +130,17 @@ export function im2col(heap: Float32Array, xs: number, cs: number, g: PatchGeome
  * @param heap The heap both live on.
  * @param cs Float index of the patch matrix, `batch·OH·OW × kh·kw·C` floats.
  * @param xs Float index of the image batch `[batch, inHeight, inWidth, C]`.
+ * @param memory The heap's `WebAssembly.Memory`: given, the SIMD module does the work.
  */
-export function col2imAdd(heap: Float32Array, cs: number, xs: number, g: PatchGeometry): void {
+export function col2imAdd(
+  heap: Float32Array,
+  cs: number,
+  xs: number,
+  g: PatchGeometry,
+  memory?: WebAssembly.Memory,
+): void {
+  const simd = simdPatches(memory);
+  if (simd) return simd(1, xs * 4, cs * 4, ...geometryArgs(g));
   const { inHeight, inWidth, channels: C, kh, kw } = g;
   const run = kw * C, image = inHeight * inWidth * C;
   let o = cs;

@@ -29,6 +29,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import { col2imAdd, geometryOf, im2col } from "./_im2col.ts";
 import { gatherV2, identity, slice, sum } from "./_wasm_views.ts";
+import { backendMemory } from "./_wasm_module.ts";
 import { cachedPatches } from "./_patch_cache.ts";
 
 /** The parts of the wasm backend (`BackendWasm`) that these kernels use. */
@@ -471,7 +472,7 @@ function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
   } else {
     cols = backend.makeOutput([1, rows, width], "float32");
     const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
-    im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocation
+    im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g, backendMemory(backend)); // the heap after the allocation
   }
   const dy2: TensorInfo = { dataId: dy.dataId, dtype: "float32", shape: [1, rows, info.outChannels] };
   const dw = run("BatchMatMul", backend, { a: cols, b: dy2 }, { transposeA: true, transposeB: false });
@@ -523,7 +524,13 @@ function conv2DBackpropInput(args: KernelArgs): TensorInfo {
   const heap = backend.wasm.HEAPF32; // after the last allocation: the heap may have grown
   const xs = backend.dataIdMap.get(dx.dataId).memoryOffset / 4;
   heap.fill(0, xs, xs + tf.util.sizeFromShape(inputShape));
-  col2imAdd(heap, backend.dataIdMap.get(cols.dataId).memoryOffset / 4, xs, geometryOf(info));
+  col2imAdd(
+    heap,
+    backend.dataIdMap.get(cols.dataId).memoryOffset / 4,
+    xs,
+    geometryOf(info),
+    backendMemory(backend),
+  );
   backend.disposeData(cols.dataId);
   if (nchw) {
     const nhwc = dx;

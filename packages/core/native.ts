@@ -28,6 +28,7 @@ import { registerAccelerator } from "./backend.ts";
 import { installWasmFixes, matMulShapes, replaceKernel, type WasmBackend } from "./_wasm_fixes.ts";
 import { registerFusedSequence, registerFusedStep } from "./fused.ts";
 import { geometryOf, im2col } from "./_im2col.ts";
+import { backendMemory } from "./_wasm_module.ts";
 import { cachedPatches, keepPatches } from "./_patch_cache.ts";
 import { createNativeSequence, createNativeStep, type Sgemm } from "./native_rnn.ts";
 
@@ -447,7 +448,7 @@ function nativeConv2D(args: KernelArgs, fallback: KernelConfig): TensorInfo {
   } else {
     cols = backend.makeOutput([rows, width], "float32");
     const offset = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
-    im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g); // the heap after the allocations
+    im2col(backend.wasm.HEAPF32, offset(x), offset(cols), g, backendMemory(backend)); // the heap after the allocations
     keepPatches(backend, x, g, cols);
   }
   gemm(backend, cols, { ...filter, shape: [width, outChannels] }, out, false, false, 0);

@@ -30,6 +30,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from "@tensor
 import { col2imAdd, geometryOf, im2col } from "./_im2col.ts";
 import { gatherV2, identity, slice, sum } from "./_wasm_views.ts";
 import { backendMemory } from "./_wasm_module.ts";
+import { simdMaxPoolGrad } from "./_pool_simd.ts";
 import { cachedPatches } from "./_patch_cache.ts";
 
 /** The parts of the wasm backend (`BackendWasm`) that these kernels use. */
@@ -567,6 +568,25 @@ function maxPoolGrad(args: KernelArgs): TensorInfo {
   const ds = backend.dataIdMap.get(dy.dataId).memoryOffset / 4;
   const os = backend.dataIdMap.get(dx.dataId).memoryOffset / 4;
   heap.fill(0, os, os + batchSize * inHeight * inWidth * inChannels);
+  const simd = simdMaxPoolGrad(backendMemory(backend));
+  if (simd) {
+    const geometry = [
+      batchSize,
+      inHeight,
+      inWidth,
+      inChannels,
+      outHeight,
+      outWidth,
+      fh,
+      fw,
+      sh,
+      sw,
+      top,
+      left,
+    ];
+    simd(xs * 4, ds * 4, os * 4, ...geometry);
+    return dx;
+  }
   // each output's gradient goes to the first maximum of its window, as the cpu kernel does; the
   // channels of a window position are contiguous, so the scan runs over all of them at once
   const C = inChannels, best = new Int32Array(C), max = new Float32Array(C);

@@ -203,7 +203,23 @@ const poolCases: [number[], number | [number, number], number | [number, number]
   [[2, 8, 8, 3], 2, 2, "valid"],
   [[2, 9, 7, 3], 3, 2, "same"],
   [[1, 6, 6, 2], [2, 3], 1, "valid"],
+  [[2, 8, 8, 16], 2, 2, "valid"], // four-lane channel groups only
+  [[1, 7, 9, 6], 3, 2, "same"], // a group and two channels left over, overlapping windows
 ];
+
+Deno.test("maxPool's gradient on wasm goes to the first of tied maxima, as on cpu", async () => {
+  const grads = async (backend: string) => {
+    await tf.setBackend(backend);
+    const x = tf.zeros([1, 4, 4, 6]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, "valid")))(x);
+    const values = Array.from(g.dataSync());
+    tf.dispose([x, g]);
+    return values;
+  };
+  const cpu = await grads("cpu"), wasm = await grads("wasm");
+  assertEquals(wasm, cpu);
+  assertEquals(wasm.filter((v) => v === 1).length, 4 * 6, "one position per window and channel");
+});
 
 for (const [shape, size, strides, pad] of poolCases) {
   Deno.test(`maxPool gradients on wasm match cpu for ${shape}, window ${size}, strides ${strides}, ${pad}`, async () => {

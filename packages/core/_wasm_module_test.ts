@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ADAM_WASM_BASE64 } from "./_adam_simd.ts";
 import { IM2COL_WASM_BASE64 } from "./_im2col_simd.ts";
+import { POOL_WASM_BASE64 } from "./_pool_simd.ts";
 import { moduleOn } from "./_wasm_module.ts";
 
 const wat2wasm = await new Deno.Command("wat2wasm", { args: ["--version"] }).output().then(
@@ -8,7 +9,13 @@ const wat2wasm = await new Deno.Command("wat2wasm", { args: ["--version"] }).out
   () => false,
 );
 
-for (const [name, base64] of [["_adam_simd", ADAM_WASM_BASE64], ["_im2col_simd", IM2COL_WASM_BASE64]]) {
+for (
+  const [name, base64] of [
+    ["_adam_simd", ADAM_WASM_BASE64],
+    ["_im2col_simd", IM2COL_WASM_BASE64],
+    ["_pool_simd", POOL_WASM_BASE64],
+  ]
+) {
   Deno.test({
     name: `the embedded module is ${name}.wat compiled (needs wabt's wat2wasm)`,
     ignore: !wat2wasm,

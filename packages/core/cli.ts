@@ -254,20 +254,46 @@ export function defaultRunDir(pkg: string, now: Date = new Date()): string {
 }
 
 async function isEmptyOrMissing(dir: string): Promise<boolean> {
+  await checkFolderPath(dir, "out", { create: true });
   try {
-    const info = await Deno.stat(dir);
-    if (!info.isDirectory) throw new UserError(`--out ${dir} is a file, expected a folder`);
     for await (const _ of Deno.readDir(dir)) return false;
     return true;
   } catch (e) {
-    if (e instanceof UserError) throw e;
     if (e instanceof Deno.errors.NotFound) return true;
-    for (let p = dirname(dir); p !== dirname(p); p = dirname(p)) { // the file that stands in the way
-      if ((await Deno.stat(p).catch(() => undefined))?.isFile) {
-        throw new UserError(`--out ${dir} cannot be created: ${p} is a file, expected a folder`);
-      }
-    }
     throw new UserError(`--out ${dir} cannot be used as a folder: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+/**
+ * Checks a folder flag's path before any work starts: it must not name a
+ * file, and with `create` no file may stand where one of the folders
+ * leading to it would be made (`mkdir` would fail later, after the work).
+ * A missing path is fine.
+ *
+ * @param path The folder (nothing is checked when `undefined`).
+ * @param flag The flag that named it, for the message.
+ * @throws {UserError} naming the path and the file in the way.
+ */
+export async function checkFolderPath(
+  path: string | undefined,
+  flag: string,
+  options: { create?: boolean } = {},
+): Promise<void> {
+  if (path === undefined) return;
+  for (let p = path;; p = dirname(p)) {
+    const info = await Deno.stat(p).catch((e) => {
+      if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return undefined;
+      throw e;
+    });
+    if (info?.isDirectory) return;
+    if (info) {
+      throw new UserError(
+        p === path
+          ? `--${flag} ${path} is a file, expected a folder`
+          : `--${flag} ${path} cannot be created: ${p} is a file, expected a folder`,
+      );
+    }
+    if (!options.create || p === dirname(p)) return;
   }
 }
 
@@ -609,6 +635,7 @@ export async function planRun<C, O extends object>(
     if (conflict) {
       throw new UserError(`--${conflict} cannot be changed when resuming: the run's own settings are used`);
     }
+    await checkFolderPath(flags.resume, "resume");
     resumed = await readCheckpointMeta(flags.resume, { package: run.package });
     outDir = flags.resume;
   } else {

@@ -1,5 +1,6 @@
 import assert, { deepEqual as assertEquals } from "node:assert/strict";
 import {
+  checkFolderPath,
   checkOutDir,
   checkOutFile,
   defaultRunDir,
@@ -251,6 +252,24 @@ Deno.test("checkOutDir accepts a missing or empty folder and refuses a non-empty
       ),
     );
     assertEquals(await listDir(dir), ["notes.txt"], "a refused folder was changed");
+  });
+});
+
+Deno.test("checkFolderPath refuses a file, and with create a file where a parent folder would be made", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/f`, "x");
+    await checkFolderPath(undefined, "resume");
+    await checkFolderPath(dir, "resume");
+    await checkFolderPath(`${dir}/missing/run`, "out", { create: true });
+    await checkFolderPath(`${dir}/f/run`, "checkpoint"); // not created: missing is for the caller to report
+    await assert.rejects(
+      checkFolderPath(`${dir}/f`, "resume"),
+      new UserError(`--resume ${dir}/f is a file, expected a folder`),
+    );
+    await assert.rejects(
+      checkFolderPath(`${dir}/f/a/b`, "out", { create: true }),
+      new UserError(`--out ${dir}/f/a/b cannot be created: ${dir}/f is a file, expected a folder`),
+    );
   });
 });
 

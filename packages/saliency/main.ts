@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   adam,
@@ -25,6 +26,7 @@ import { BACKEND_NAMES } from "@simple-nets/core/backend";
 // Registers the optional OpenBLAS kernels (needs --allow-ffi; falls back with a note).
 import "@simple-nets/core/native";
 import {
+  checkFolderPath,
   type FlagSpecs,
   interruptSignal,
   MetricsLog,
@@ -180,36 +182,6 @@ function checkFilters(filters: number[]): [number, number] {
   return [filters[0], filters[1]];
 }
 
-/** The folder part of a path ("." for a bare name). */
-function parentOf(path: string): string {
-  return path.replace(/\/+$/, "").replace(/(^|\/)[^/]*$/, "") || (path.startsWith("/") ? "/" : ".");
-}
-
-/**
- * Refuses, before any work starts, a folder flag that names a file (`--checkpoint`, `--resume`), or an
- * `--out` folder that cannot be created because a file stands where one of its parent folders should be.
- * Core's checkpoint lookup and `mkdir` would otherwise fail with a stack trace.
- */
-async function checkFolderFlag(path: string | undefined, flag: string, create = false): Promise<void> {
-  if (path === undefined) return;
-  for (let p = path;; p = parentOf(p)) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(p);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound) && !(e instanceof Deno.errors.NotADirectory)) throw e;
-      if (!create || p === parentOf(p)) return;
-      continue;
-    }
-    if (info.isDirectory) return;
-    throw new UserError(
-      p === path
-        ? `--${flag} ${path} is a file, expected a folder`
-        : `--${flag} ${path} cannot be created: ${p} is a file, expected a folder`,
-    );
-  }
-}
-
 function limit(set: ImageSet, count: number | null): ImageSet {
   if (count === null || count >= set.count) return set;
   return { ...set, images: set.images.slice(0, count * 784), labels: set.labels.slice(0, count), count };
@@ -221,7 +193,6 @@ async function train(args: string[]): Promise<number> {
     description: "Train the shallow CNN of the saliency experiments on MNIST-format digits.",
   });
   // Decide everything before any folder is created or any work starts.
-  await checkFolderFlag(flags.resume, "resume");
   const { outDir, resumed: resumeMeta, config, options, seed, data: dataSource, backend } = await planRun<
     CnnConfig,
     RunOptions
@@ -243,7 +214,6 @@ async function train(args: string[]): Promise<number> {
     },
     length: { flag: "epochs", value: flags.epochs },
   });
-  await checkFolderFlag(outDir, "out", true);
   const data = await loadImages(dataSource);
   const trainSet = limit(selectDigits(data.train!, config.digits), options.trainLimit);
   const testSet = selectDigits(data.test!, config.digits);
@@ -368,7 +338,7 @@ async function prepareMaps(
   { cnn: Cnn; meta: CheckpointMeta; images: ImageSet; out: string; source: string; backend: string }
 > {
   const dir = requireFlag(flags.checkpoint, "checkpoint");
-  await checkFolderFlag(dir, "checkpoint");
+  await checkFolderPath(dir, "checkpoint");
   const meta = await readCheckpointMeta(dir, { package: SALIENCY_PACKAGE });
   const config = meta.config as unknown as CnnConfig;
   const data = await loadImages(flags.data ?? meta.data, { train: false });
@@ -380,9 +350,9 @@ async function prepareMaps(
     );
   }
   // Beside the checkpoint in its run folder, never inside the checkpoint folder (a save replaces that).
-  const runDir = await Deno.stat(`${dir}/meta.json`).then(() => parentOf(dir), () => dir);
+  const runDir = await Deno.stat(`${dir}/meta.json`).then(() => dirname(dir), () => dir);
   const outDir = out ?? `${runDir}/${outName}`;
-  await checkFolderFlag(outDir, "out", true);
+  await checkFolderPath(outDir, "out", { create: true });
   const backend = await startBackend(flags.given.has("backend") ? flags.backend : meta.backend, "saliency");
   const { cnn, optimizerState } = await loadCnn(dir);
   tf.dispose(optimizerState.map((w) => w.tensor));

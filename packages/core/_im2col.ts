@@ -93,33 +93,8 @@ export function im2col(
   memory?: WebAssembly.Memory,
 ): void {
   const simd = simdPatches(memory);
-  if (simd) return simd(0, xs * 4, cs * 4, ...geometryArgs(g));
-  const { inHeight, inWidth, channels: C, kh, kw } = g;
-  const run = kw * C, image = inHeight * inWidth * C;
-  let o = cs;
-  for (let b = 0; b < g.batch; b++) {
-    const base = xs + b * image;
-    for (let oh = 0; oh < g.outHeight; oh++) {
-      for (let ow = 0; ow < g.outWidth; ow++) {
-        const iw0 = ow * g.sw - g.left;
-        // taps j0 ≤ j < j1 fall inside the image's columns
-        const j0 = Math.min(kw, Math.max(0, -iw0)), j1 = Math.max(j0, Math.min(kw, inWidth - iw0));
-        const lead = j0 * C, valid = (j1 - j0) * C;
-        for (let i = 0; i < kh; i++, o += run) {
-          const ih = oh * g.sh + i - g.top;
-          if (ih < 0 || ih >= inHeight || valid === 0) {
-            zero(heap, o, o + run);
-            continue;
-          }
-          if (lead > 0) zero(heap, o, o + lead);
-          const from = base + (ih * inWidth + iw0 + j0) * C, to = o + lead;
-          if (valid >= SHORT) heap.copyWithin(to, from, from + valid);
-          else for (let k = 0; k < valid; k++) heap[to + k] = heap[from + k];
-          if (lead + valid < run) zero(heap, to + valid, o + run);
-        }
-      }
-    }
-  }
+  if (simd) simd(0, xs * 4, cs * 4, ...geometryArgs(g));
+  else patchRuns(heap, xs, cs, g, false);
 }
 
 /**
@@ -140,7 +115,17 @@ export function col2imAdd(
   memory?: WebAssembly.Memory,
 ): void {
   const simd = simdPatches(memory);
-  if (simd) return simd(1, xs * 4, cs * 4, ...geometryArgs(g));
+  if (simd) simd(1, xs * 4, cs * 4, ...geometryArgs(g));
+  else patchRuns(heap, xs, cs, g, true);
+}
+
+/**
+ * Both directions in JavaScript, as `_im2col_simd.wat` does them: each patch
+ * row is `kh` runs of up to `kw·C` floats (a filter row's taps are
+ * consecutive in NHWC), copied from the image with zeros around
+ * (`adjoint` false) or added back into it (`adjoint` true).
+ */
+function patchRuns(heap: Float32Array, xs: number, cs: number, g: PatchGeometry, adjoint: boolean): void {
   const { inHeight, inWidth, channels: C, kh, kw } = g;
   const run = kw * C, image = inHeight * inWidth * C;
   let o = cs;
@@ -149,13 +134,24 @@ export function col2imAdd(
     for (let oh = 0; oh < g.outHeight; oh++) {
       for (let ow = 0; ow < g.outWidth; ow++) {
         const iw0 = ow * g.sw - g.left;
+        // taps j0 ≤ j < j1 fall inside the image's columns
         const j0 = Math.min(kw, Math.max(0, -iw0)), j1 = Math.max(j0, Math.min(kw, inWidth - iw0));
         const lead = j0 * C, valid = (j1 - j0) * C;
         for (let i = 0; i < kh; i++, o += run) {
           const ih = oh * g.sh + i - g.top;
-          if (ih < 0 || ih >= inHeight) continue;
-          const to = base + (ih * inWidth + iw0 + j0) * C, from = o + lead;
-          for (let k = 0; k < valid; k++) heap[to + k] += heap[from + k];
+          if (ih < 0 || ih >= inHeight || valid === 0) {
+            if (!adjoint) zero(heap, o, o + run);
+            continue;
+          }
+          const at = base + (ih * inWidth + iw0 + j0) * C, to = o + lead;
+          if (adjoint) {
+            for (let k = 0; k < valid; k++) heap[at + k] += heap[to + k];
+            continue;
+          }
+          if (lead > 0) zero(heap, o, to);
+          if (valid >= SHORT) heap.copyWithin(to, at, at + valid);
+          else for (let k = 0; k < valid; k++) heap[to + k] = heap[at + k];
+          if (lead + valid < run) zero(heap, to + valid, o + run);
         }
       }
     }

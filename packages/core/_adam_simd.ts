@@ -23,23 +23,7 @@ export const ADAM_WASM_BASE64 =
  * `adam(w, g, m, v, ow, om, ov, n, b1, b2, a1, a2, step, inv2, eps)`: byte
  * offsets of the seven arrays of `n` floats, then the float32 constants.
  */
-export type SimdAdam = (
-  w: number,
-  g: number,
-  m: number,
-  v: number,
-  ow: number,
-  om: number,
-  ov: number,
-  n: number,
-  b1: number,
-  b2: number,
-  a1: number,
-  a2: number,
-  step: number,
-  inv2: number,
-  eps: number,
-) => void;
+export type SimdAdam = (...offsetsCountAndConstants: number[]) => void;
 
 /**
  * The SIMD update bound to `memory`, or `undefined` when WebAssembly SIMD

@@ -27,6 +27,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import { simdAdam } from "./_adam_simd.ts";
+import { backendMemory } from "./_wasm_module.ts";
 
 /** The kernel's name in TF.js's registry. */
 const KERNEL = "SimpleNetsAdamUpdate";
@@ -51,8 +52,25 @@ interface UpdateAttrs {
 }
 
 /**
- * One Adam step over `n` weights: new moments into `om`, `ov` and new
- * weights into `ow`, in the order and roundings of `tf.train.adam`.
+ * The float32 constants of one step, in the order both implementations take
+ * them: β₁, β₂, 1 − β₁, 1 − β₂, lr / (1 − β₁ᵗ), 1 / (1 − β₂ᵗ), ε.
+ */
+function constants(a: UpdateAttrs): number[] {
+  const f = Math.fround;
+  return [
+    f(a.beta1),
+    f(a.beta2),
+    f(1 - a.beta1),
+    f(1 - a.beta2),
+    f(a.lr) / a.correction1,
+    1 / a.correction2,
+    f(a.epsilon),
+  ];
+}
+
+/**
+ * One Adam step over `n` weights in JavaScript: new moments into `om`, `ov`
+ * and new weights into `ow`, in the order and roundings of `tf.train.adam`.
  */
 function update(
   w: Float32Array,
@@ -64,10 +82,8 @@ function update(
   ov: Float32Array,
   a: UpdateAttrs,
 ): void {
-  const f = Math.fround;
-  const b1 = f(a.beta1), b2 = f(a.beta2), a1 = f(1 - a.beta1), a2 = f(1 - a.beta2);
   // lr·(m/c1)/(√(v/c2) + ε) with one division per weight (in float64, so within float32 rounding)
-  const step = f(a.lr) / a.correction1, inv2 = 1 / a.correction2, eps = f(a.epsilon);
+  const [b1, b2, a1, a2, step, inv2, eps] = constants(a);
   for (let i = 0; i < w.length; i++) {
     const gi = g[i];
     const mi = om[i] = b1 * m[i] + a1 * gi;
@@ -80,7 +96,7 @@ type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?
 
 /** The wasm backend's internals the kernel uses (as in `_wasm_fixes.ts`). */
 interface WasmHeap {
-  wasm: { HEAPF32: Float32Array; asm?: { memory?: WebAssembly.Memory } };
+  wasm: { HEAPF32: Float32Array };
   dataIdMap: { get(dataId: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
 }
@@ -99,27 +115,10 @@ tf.registerKernel({
     const { w, g, m, v } = inputs;
     const outs = [w, m, v].map(() => b.makeOutput(w.shape, "float32"));
     const size = tf.util.sizeFromShape(w.shape);
-    const simd = simdAdam(b.wasm.asm?.memory);
+    const simd = simdAdam(backendMemory(backend));
     if (simd) {
-      const a = attrs as unknown as UpdateAttrs, f = Math.fround;
-      const offset = (t: TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
-      simd(
-        offset(w),
-        offset(g),
-        offset(m),
-        offset(v),
-        offset(outs[0]),
-        offset(outs[1]),
-        offset(outs[2]),
-        size,
-        f(a.beta1),
-        f(a.beta2),
-        f(1 - a.beta1),
-        f(1 - a.beta2),
-        f(a.lr) / a.correction1,
-        1 / a.correction2,
-        f(a.epsilon),
-      );
+      const offsets = [w, g, m, v, ...outs].map((t) => b.dataIdMap.get(t.dataId).memoryOffset);
+      simd(...offsets, size, ...constants(attrs as unknown as UpdateAttrs));
       return outs;
     }
     const heap = b.wasm.HEAPF32; // after the allocations: the heap may have grown

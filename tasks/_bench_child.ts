@@ -159,5 +159,7 @@ export async function runProbe(backends: readonly string[]): Promise<void> {
     const why = await startBenchBackend(backend);
     if (why !== undefined) unavailable[backend] = why;
   }
-  send({ auto, unavailable, notes: info.notes, blasLibrary: blas?.library ?? null });
+  // the libraries behind wasm+blas: OpenBLAS, and oneDNN when it runs the convolutions
+  const libraries = blas?.enabled ? [blas.library, blas.dnnl ?? "no oneDNN"].join(" + ") : null;
+  send({ auto, unavailable, notes: info.notes, blasLibrary: libraries });
 }

@@ -120,28 +120,119 @@ const convCases: [
   [[2, 7, 6, 3], [3, 4, 3, 2], 1, [[0, 0], [2, 0], [0, 3], [0, 0]]],
   // rows of 5·16 floats: im2col copies them in one call
   [[1, 6, 7, 16], [5, 5, 16, 3], 1, "same"],
+  // the saliency CNN's layers: oneDNN's blocked filter layouts (16 and 32 channels)
+  [[3, 28, 28, 1], [5, 5, 1, 16], 1, "same"],
+  [[3, 14, 14, 16], [5, 5, 16, 32], 1, "same"],
+  [[2, 9, 9, 17], [3, 3, 17, 33], 2, "same"],
 ];
 
+const skipDnnl = native.dnnl ? "" : ` (skipped: oneDNN unavailable: ${native.dnnlReason})`;
+
 for (const [xShape, fShape, strides, pad] of convCases) {
+  const conv: Fn = (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, pad);
+  const geometry = `${xShape} * ${fShape}, strides ${strides}, pad ${JSON.stringify(pad)}`;
   Deno.test({
-    name: `native conv2d and its gradients match cpu for ${xShape} * ${fShape}, strides ${strides}, pad ${
-      JSON.stringify(pad)
-    }${skip}`,
+    name: `native conv2d (im2col + sgemm) and its gradients match cpu for ${geometry}${skip}`,
     ignore: !native.enabled,
     fn: async () => {
-      await compareWithCpu(
-        "conv2d",
-        (x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, strides, pad),
-        [xShape, fShape],
-      );
+      enableNativeBlas({ dnnl: false });
+      try {
+        await compareWithCpu("conv2d", conv, [xShape, fShape]);
+      } finally {
+        enableNativeBlas();
+      }
+    },
+  });
+  Deno.test({
+    name: `oneDNN conv2d and its gradients match cpu for ${geometry}${skipDnnl}`,
+    ignore: !native.dnnl,
+    fn: async () => {
+      await compareWithCpu("conv2d", conv, [xShape, fShape]);
     },
   });
 }
 
 Deno.test({
+  name: `a few Adam steps of a small CNN with oneDNN follow the cpu loss curve${skipDnnl}`,
+  ignore: !native.dnnl,
+  fn: async () => {
+    const curve = async (backend: string) => {
+      await tf.setBackend(backend);
+      const [x, k1, k2, w] = randomArrays([[8, 12, 12, 1], [3, 3, 1, 16], [3, 3, 16, 32], [288, 1]], 9).map(
+        (d, i) => {
+          const shapes = [[8, 12, 12, 1], [3, 3, 1, 16], [3, 3, 16, 32], [288, 1]];
+          const t = tf.tensor(i === 0 ? d : d.map((v) => v * 0.1), shapes[i]);
+          return i === 0 ? t : tf.variable(t);
+        },
+      ) as [tf.Tensor4D, tf.Variable<tf.Rank.R4>, tf.Variable<tf.Rank.R4>, tf.Variable<tf.Rank.R2>];
+      const y = tf.mean(x, [1, 2]);
+      const opt = tf.train.adam(0.003);
+      const losses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const loss = opt.minimize(() => {
+          const h1 = tf.maxPool(tf.relu(tf.conv2d(x, k1, 1, "same")), 2, 2, "valid");
+          const h2 = tf.maxPool(tf.relu(tf.conv2d(h1, k2, 1, "same")), 2, 2, "valid");
+          return tf.losses.meanSquaredError(y, tf.matMul(h2.reshape([8, 288]), w));
+        }, true)!;
+        losses.push(loss.dataSync()[0]);
+        loss.dispose();
+      }
+      tf.dispose([x, k1, k2, w, y]);
+      opt.dispose();
+      return losses;
+    };
+    const cpu = await curve("cpu");
+    const fast = await curve("wasm");
+    fast.forEach((loss, i) =>
+      assert(Math.abs(loss - cpu[i]) <= 1e-4 * Math.abs(cpu[i]), `step ${i}: ${loss} vs ${cpu[i]}`)
+    );
+    assert(fast[9] < fast[0], `loss went from ${fast[0]} to ${fast[9]}`);
+  },
+});
+
+Deno.test({
+  name: `enableNativeBlas({ dnnl: false }) turns oneDNN off and a later call back on${skipDnnl}`,
+  ignore: !native.dnnl,
+  fn: () => {
+    const off = enableNativeBlas({ dnnl: false });
+    try {
+      assertEquals([off.enabled, off.dnnl], [true, undefined]);
+      assert(off.dnnlReason?.includes("dnnl: false"), off.dnnlReason);
+    } finally {
+      assertEquals(enableNativeBlas().dnnl, native.dnnl);
+    }
+  },
+});
+
+Deno.test({
+  name: `a oneDNN library that is not there leaves convolutions to sgemm and says why${skip}`,
+  ignore: !native.enabled,
+  fn: () => {
+    try {
+      const result = enableNativeBlas({ dnnl: "/nonexistent/libdnnl.so.2" });
+      assertEquals([result.enabled, result.dnnl], [true, undefined]);
+      assert(result.dnnlReason?.includes("/nonexistent/libdnnl.so.2"), result.dnnlReason);
+    } finally {
+      enableNativeBlas();
+    }
+  },
+});
+
+Deno.test({
   name: `the forward convolution's patch matrices serve the filter gradient and are freed${skip}`,
   ignore: !native.enabled,
   fn: async () => {
+    enableNativeBlas({ dnnl: false }); // oneDNN needs no patch matrices
+    try {
+      await patchCacheCheck();
+    } finally {
+      enableNativeBlas();
+    }
+  },
+});
+
+async function patchCacheCheck(): Promise<void> {
+  {
     await tf.setBackend("wasm");
     const backend = tf.backend() as unknown as { numDataIds(): number };
     const filter = tf.tensor4d(randomArrays([[3, 3, 2, 4]], 5)[0], [3, 3, 2, 4]);
@@ -178,8 +269,8 @@ Deno.test({
     clearPatchCache();
     assertEquals(backend.numDataIds(), base, "clearPatchCache() frees every matrix");
     filter.dispose();
-  },
-});
+  }
+}
 
 Deno.test({
   name: `a few Adam steps with native BLAS follow the cpu loss curve${skip}`,

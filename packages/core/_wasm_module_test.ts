@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ADAM_WASM_BASE64 } from "./_adam_simd.ts";
 import { IM2COL_WASM_BASE64 } from "./_im2col_simd.ts";
 import { POOL_WASM_BASE64 } from "./_pool_simd.ts";
+import { RNN_WASM_BASE64 } from "./_rnn_simd.ts";
 import { moduleOn } from "./_wasm_module.ts";
 
 const wat2wasm = await new Deno.Command("wat2wasm", { args: ["--version"] }).output().then(
@@ -14,6 +15,7 @@ for (
     ["_adam_simd", ADAM_WASM_BASE64],
     ["_im2col_simd", IM2COL_WASM_BASE64],
     ["_pool_simd", POOL_WASM_BASE64],
+    ["_rnn_simd", RNN_WASM_BASE64],
   ]
 ) {
   Deno.test({

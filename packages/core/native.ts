@@ -30,7 +30,7 @@ import { registerFusedSequence, registerFusedStep } from "./fused.ts";
 import { geometryOf, im2col } from "./_im2col.ts";
 import { backendMemory } from "./_wasm_module.ts";
 import { cachedPatches, keepPatches } from "./_patch_cache.ts";
-import { createNativeSequence, createNativeStep, type Sgemm } from "./native_rnn.ts";
+import { createNativeSequence, createNativeStep, type Sgemm, type Transpose } from "./native_rnn.ts";
 import { type ConvShape, type Dnnl, loadDnnl } from "./_dnnl.ts";
 
 /** Options of {@linkcode enableNativeBlas}. */
@@ -131,6 +131,12 @@ const SYMBOLS = {
     optional: true,
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+  // OpenBLAS's out-of-place transpose (order, trans, rows, cols, α, a, lda, b, ldb)
+  cblas_somatcopy: {
+    parameters: ["i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32"],
+    result: "void",
+    optional: true,
+  },
 } as const;
 
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
@@ -169,6 +175,7 @@ function withGemv(gemm: Sgemm, gemv: Sgemv): Sgemm {
 }
 
 let sgemm: Sgemm | undefined;
+let transpose: Transpose | undefined;
 let loaded: NativeBlasResult | undefined;
 
 /**
@@ -206,7 +213,7 @@ export function enableNativeBlas(options: NativeBlasOptions = {}): NativeBlasRes
     if (!loaded.enabled) return loaded;
     installWasmFixes(); // first, so that the fixes never replace the native kernels
     registerNativeKernels();
-    registerFusedSequence(createNativeSequence(sgemm!));
+    registerFusedSequence(createNativeSequence(sgemm!, transpose));
     registerFusedStep(createNativeStep(sgemm!));
   }
   maxThreads = threads;
@@ -272,6 +279,10 @@ function load(library?: string): NativeBlasResult {
       const gemm = lib.symbols.cblas_sgemm as unknown as Sgemm;
       const gemv = lib.symbols.cblas_sgemv as unknown as Sgemv | null;
       const set = lib.symbols.openblas_set_num_threads;
+      const omatcopy = lib.symbols.cblas_somatcopy;
+      transpose = omatcopy
+        ? (rows, cols, src, dst) => omatcopy(ROW_MAJOR, TRANS, rows, cols, 1, src, cols, dst, rows)
+        : undefined;
       sgemm = gemv ? withGemv(gemm, gemv) : gemm;
       if (set) sgemm = withThreads(sgemm, (n) => set(n));
       return { enabled: true, library: path };

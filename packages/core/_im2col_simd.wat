@@ -31,7 +31,8 @@
       (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
       (local.set $k (i32.add (local.get $k) (i32.const 1)))
       (br $l1))))
-  (func $add (param $dst i32) (param $src i32) (param $n i32)
+  ;; also exported: dst[k] += src[k] for k < n, for the row sums of _wasm_views.ts and _wasm_fixes.ts
+  (func $add (export "add") (param $dst i32) (param $src i32) (param $n i32)
     (local $k i32)
     (block $d4 (loop $l4
       (br_if $d4 (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $n)))

@@ -31,6 +31,7 @@ import { col2imAdd, geometryOf, im2col } from "./_im2col.ts";
 import { gatherV2, identity, slice, sum } from "./_wasm_views.ts";
 import { backendMemory } from "./_wasm_module.ts";
 import { simdMaxPoolGrad } from "./_pool_simd.ts";
+import { simdAdd } from "./_im2col_simd.ts";
 import { cachedPatches } from "./_patch_cache.ts";
 
 /** The parts of the wasm backend (`BackendWasm`) that these kernels use. */
@@ -638,11 +639,13 @@ function unsortedSegmentSum(args: KernelArgs): TensorInfo {
   const ss = backend.dataIdMap.get(segmentIds.dataId).memoryOffset / 4;
   const os = backend.dataIdMap.get(out.dataId).memoryOffset / 4;
   heap.fill(0, os, os + numSegments * inner);
+  const add = x.dtype === "float32" ? simdAdd(backendMemory(backend)) : undefined;
   for (let i = 0; i < count; i++) {
     const s = ids[ss + i];
     if (s < 0 || s >= numSegments) continue;
     const from = xs + i * inner, to = os + s * inner;
-    for (let j = 0; j < inner; j++) heap[to + j] += heap[from + j];
+    if (add) add(4 * to, 4 * from, inner);
+    else for (let j = 0; j < inner; j++) heap[to + j] += heap[from + j];
   }
   return out;
 }

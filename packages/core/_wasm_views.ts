@@ -23,6 +23,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
 import type { WasmBackend } from "./_wasm_fixes.ts";
+import { backendMemory } from "./_wasm_module.ts";
+import { simdAdd } from "./_im2col_simd.ts";
 
 type KernelArgs = { inputs: Record<string, TensorInfo>; backend: unknown; attrs?: NamedAttrMap };
 
@@ -97,9 +99,11 @@ export function sum(args: KernelArgs, fallback: KernelFunc): TensorInfo {
     return out;
   }
   heap.copyWithin(os, xs, xs + cols);
+  const add = simdAdd(backendMemory(backend));
   for (let r = 1; r < rows; r++) {
     const at = xs + r * cols;
-    for (let c = 0; c < cols; c++) heap[os + c] += heap[at + c];
+    if (add) add(4 * os, 4 * at, cols);
+    else for (let c = 0; c < cols; c++) heap[os + c] += heap[at + c];
   }
   return out;
 }

@@ -4,33 +4,28 @@
   ;; Addresses are byte offsets; $B rows of $H units, $H a multiple of 4. Gate rows (z, a, d) are G·H floats
   ;; wide (G = 4 for lstm: i, f, o, g; 3 for gru: u, r, candidate); every other operand is B·H contiguous.
 
-  ;; tanh as Eigen's rational function on [-7.9, 7.9] (absolute error below 3e-7), as native_rnn.ts's tanh.
+  ;; tanh as Eigen's rational function on [-7.9, 7.9] (absolute error below 3e-7), as native_rnn.ts's tanh;
+  ;; both polynomials in y = x² by Estrin's scheme (independent halves, half the dependency chain of Horner's).
   (func $tanh (param $x v128) (result v128)
-    (local $x2 v128) (local $p v128) (local $q v128)
-    (local.set $x (f32x4.min (f32x4.max (local.get $x)
-      (v128.const f32x4 -7.90531110763549805 -7.90531110763549805 -7.90531110763549805 -7.90531110763549805))
-      (v128.const f32x4 7.90531110763549805 7.90531110763549805 7.90531110763549805 7.90531110763549805)))
-    (local.set $x2 (f32x4.mul (local.get $x) (local.get $x)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $x2)
-      (v128.const f32x4 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16))
-      (v128.const f32x4 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2))
-      (v128.const f32x4 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2))
-      (v128.const f32x4 5.12229709037114e-8 5.12229709037114e-8 5.12229709037114e-8 5.12229709037114e-8)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2))
-      (v128.const f32x4 1.48572235717979e-5 1.48572235717979e-5 1.48572235717979e-5 1.48572235717979e-5)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2))
-      (v128.const f32x4 6.37261928875436e-4 6.37261928875436e-4 6.37261928875436e-4 6.37261928875436e-4)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $x2))
-      (v128.const f32x4 4.89352455891786e-3 4.89352455891786e-3 4.89352455891786e-3 4.89352455891786e-3)))
-    (local.set $q (f32x4.add (f32x4.mul (local.get $x2)
-      (v128.const f32x4 1.19825839466702e-6 1.19825839466702e-6 1.19825839466702e-6 1.19825839466702e-6))
-      (v128.const f32x4 1.18534705686654e-4 1.18534705686654e-4 1.18534705686654e-4 1.18534705686654e-4)))
-    (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $x2))
-      (v128.const f32x4 2.268434632439e-3 2.268434632439e-3 2.268434632439e-3 2.268434632439e-3)))
-    (local.set $q (f32x4.add (f32x4.mul (local.get $q) (local.get $x2))
-      (v128.const f32x4 4.89352518554385e-3 4.89352518554385e-3 4.89352518554385e-3 4.89352518554385e-3)))
+    (local $y v128) (local $y2 v128) (local $p v128) (local $q v128)
+    (local.set $x (f32x4.min (f32x4.max (local.get $x) (v128.const f32x4 -7.90531110763549805 -7.90531110763549805 -7.90531110763549805 -7.90531110763549805)) (v128.const f32x4 7.90531110763549805 7.90531110763549805 7.90531110763549805 7.90531110763549805)))
+    (local.set $y (f32x4.mul (local.get $x) (local.get $x)))
+    (local.set $y2 (f32x4.mul (local.get $y) (local.get $y)))
+    ;; p = (a0 + a1·y) + y²·(a2 + a3·y) + y⁴·((a4 + a5·y) + y²·a6)
+    (local.set $p (f32x4.add
+      (f32x4.add
+        (f32x4.add (v128.const f32x4 4.89352455891786e-3 4.89352455891786e-3 4.89352455891786e-3 4.89352455891786e-3) (f32x4.mul (local.get $y) (v128.const f32x4 6.37261928875436e-4 6.37261928875436e-4 6.37261928875436e-4 6.37261928875436e-4)))
+        (f32x4.mul (local.get $y2)
+          (f32x4.add (v128.const f32x4 1.48572235717979e-5 1.48572235717979e-5 1.48572235717979e-5 1.48572235717979e-5) (f32x4.mul (local.get $y) (v128.const f32x4 5.12229709037114e-8 5.12229709037114e-8 5.12229709037114e-8 5.12229709037114e-8)))))
+      (f32x4.mul (f32x4.mul (local.get $y2) (local.get $y2))
+        (f32x4.add
+          (f32x4.add (v128.const f32x4 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11 -8.60467152213735e-11) (f32x4.mul (local.get $y) (v128.const f32x4 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13 2.00018790482477e-13)))
+          (f32x4.mul (local.get $y2) (v128.const f32x4 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16 -2.76076847742355e-16))))))
+    ;; q = (b0 + b1·y) + y²·(b2 + b3·y)
+    (local.set $q (f32x4.add
+      (f32x4.add (v128.const f32x4 4.89352518554385e-3 4.89352518554385e-3 4.89352518554385e-3 4.89352518554385e-3) (f32x4.mul (local.get $y) (v128.const f32x4 2.268434632439e-3 2.268434632439e-3 2.268434632439e-3 2.268434632439e-3)))
+      (f32x4.mul (local.get $y2)
+        (f32x4.add (v128.const f32x4 1.18534705686654e-4 1.18534705686654e-4 1.18534705686654e-4 1.18534705686654e-4) (f32x4.mul (local.get $y) (v128.const f32x4 1.19825839466702e-6 1.19825839466702e-6 1.19825839466702e-6 1.19825839466702e-6))))))
     (f32x4.div (f32x4.mul (local.get $x) (local.get $p)) (local.get $q)))
 
   ;; σ(x) = (1 + tanh(x/2)) / 2

@@ -286,60 +286,54 @@ class Library implements Dnnl {
       ...fw,
     };
 
-    const makeBackwardData = () => {
-      const desc = new Uint8Array(DESC_BYTES);
-      this.#check(
-        lib.dnnl_convolution_backward_data_desc_init(
-          desc,
-          DIRECT,
-          u(src),
-          u(anyW),
-          u(dst),
-          strides,
-          padL,
-          padR,
-        ),
-        "dnnl_convolution_backward_data_desc_init",
-      );
-      const pd = this.#primitiveDesc(desc, forwardPd, "convolution backward data");
+    /** A backward primitive from its op descriptor, with its weights (read, or written as a gradient). */
+    const makeBackward = (desc: Uint8Array, what: string, weightsQuery: number, weightsIn: boolean) => {
+      const pd = this.#primitiveDesc(desc, forwardPd, what);
       const result = {
         primitive: this.#primitive(pd),
         src: this.#memory(u(src)),
         dst: this.#memory(u(dst)),
-        ...weightsFor(pd, QUERY_WEIGHTS_MD, true),
+        ...weightsFor(pd, weightsQuery, weightsIn),
       };
       lib.dnnl_primitive_desc_destroy(pd);
       return result;
     };
-
-    const makeBackwardWeights = () => {
-      const desc = new Uint8Array(DESC_BYTES);
-      this.#check(
-        lib.dnnl_convolution_backward_weights_desc_init(
-          desc,
-          DIRECT,
-          u(src),
-          u(anyW),
-          null,
-          u(dst),
-          strides,
-          padL,
-          padR,
-        ),
-        "dnnl_convolution_backward_weights_desc_init",
-      );
-      const pd = this.#primitiveDesc(desc, forwardPd, "convolution backward weights");
-      const result = {
-        primitive: this.#primitive(pd),
-        src: this.#memory(u(src)),
-        dst: this.#memory(u(dst)),
-        ...weightsFor(pd, QUERY_DIFF_WEIGHTS_MD, false),
-      };
-      lib.dnnl_primitive_desc_destroy(pd);
-      return result;
-    };
+    const dataDesc = new Uint8Array(DESC_BYTES), weightsDesc = new Uint8Array(DESC_BYTES);
+    this.#check(
+      lib.dnnl_convolution_backward_data_desc_init(
+        dataDesc,
+        DIRECT,
+        u(src),
+        u(anyW),
+        u(dst),
+        strides,
+        padL,
+        padR,
+      ),
+      "dnnl_convolution_backward_data_desc_init",
+    );
+    this.#check(
+      lib.dnnl_convolution_backward_weights_desc_init(
+        weightsDesc,
+        DIRECT,
+        u(src),
+        u(anyW),
+        null,
+        u(dst),
+        strides,
+        padL,
+        padR,
+      ),
+      "dnnl_convolution_backward_weights_desc_init",
+    );
     // the backward primitives need the forward one as a hint: build them now, while it lives
-    const backwardData = makeBackwardData(), backwardWeights = makeBackwardWeights();
+    const backwardData = makeBackward(dataDesc, "convolution backward data", QUERY_WEIGHTS_MD, true);
+    const backwardWeights = makeBackward(
+      weightsDesc,
+      "convolution backward weights",
+      QUERY_DIFF_WEIGHTS_MD,
+      false,
+    );
     lib.dnnl_primitive_desc_destroy(forwardPd);
 
     /** Points the weights at `w` (reordering into oneDNN's layout when it has its own). */

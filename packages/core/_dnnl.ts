@@ -14,6 +14,8 @@
  * @module
  */
 
+import type { PatchGeometry } from "./_im2col.ts";
+
 const P = "pointer" as const, B = "buffer" as const;
 
 const SYMBOLS = {
@@ -64,22 +66,16 @@ export const DEFAULT_DNNL_LIBRARIES: readonly string[] = [
   "/usr/lib/x86_64-linux-gnu/libdnnl.so.2",
 ];
 
-/** A 2-D convolution's shape, NHWC data and `[kh, kw, in, out]` filters, dilation 1. */
-export interface ConvShape {
-  batch: number;
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
+/**
+ * A 2-D convolution's shape, NHWC data and `[kh, kw, in, out]` filters,
+ * dilation 1: im2col's geometry (`channels` being the input's) plus what
+ * oneDNN needs besides.
+ */
+export interface ConvShape extends PatchGeometry {
   outChannels: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  top: number;
-  left: number;
+  /** Rows of zero padding below the image. */
   bottom: number;
+  /** Columns of zero padding right of the image. */
   right: number;
 }
 
@@ -246,9 +242,9 @@ class Library implements Dnnl {
   #build(s: ConvShape): DnnlConv {
     const lib = this.#lib, u = Deno.UnsafePointer.of;
     // oneDNN's logical dims are N, C, H, W and O, I, H, W; the tags give TF.js's physical layouts
-    const src = this.#md([s.batch, s.inChannels, s.inHeight, s.inWidth], TAG_NHWC);
+    const src = this.#md([s.batch, s.channels, s.inHeight, s.inWidth], TAG_NHWC);
     const dst = this.#md([s.batch, s.outChannels, s.outHeight, s.outWidth], TAG_NHWC);
-    const wShape = [s.outChannels, s.inChannels, s.kh, s.kw];
+    const wShape = [s.outChannels, s.channels, s.kh, s.kw];
     const userW = this.#md(wShape, TAG_HWIO), anyW = this.#md(wShape, TAG_ANY);
     const strides = dims([s.sh, s.sw]), padL = dims([s.top, s.left]), padR = dims([s.bottom, s.right]);
 

@@ -465,30 +465,9 @@ function nativeFusedMatMul(args: KernelArgs, fallback: KernelFunc): TensorInfo {
 
 function nativeConv2D(args: KernelArgs, fallback: KernelConfig): TensorInfo {
   const { x, filter } = args.inputs;
-  const attrs = args.attrs as {
-    strides: [number, number] | number;
-    pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-    dataFormat: "NHWC" | "NCHW";
-    dilations: [number, number] | number;
-    dimRoundingMode?: "floor" | "round" | "ceil";
-  };
-  const dilated = Array.isArray(attrs.dilations)
-    ? attrs.dilations.some((d) => d !== 1)
-    : attrs.dilations !== 1;
-  if (attrs.dataFormat === "NCHW" || dilated || x.dtype !== "float32") {
-    return fallback.kernelFunc(args as never) as TensorInfo;
-  }
+  const info = convInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs, [x.dtype, filter.dtype]);
+  if (!info) return fallback.kernelFunc(args as never) as TensorInfo;
   const backend = args.backend as WasmBackend;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    "channelsLast",
-  );
   const conv = dnnlConv(info);
   if (conv) {
     const out = backend.makeOutput(info.outShape, "float32");
@@ -536,7 +515,10 @@ interface ConvAttrs {
   dimRoundingMode?: "floor" | "round" | "ceil";
 }
 
-/** The geometry of `attrs` for an input and filter shape, or `undefined` where only the fallback applies. */
+/**
+ * The geometry of `attrs` for an input and filter shape, or `undefined`
+ * where only the plain kernel applies (NCHW, dilation, not float32).
+ */
 function convInfo(
   inputShape: number[],
   filterShape: number[],
@@ -545,9 +527,7 @@ function convInfo(
 ): tf.backend_util.Conv2DInfo | undefined {
   const dilations = attrs.dilations ?? 1;
   const dilated = Array.isArray(dilations) ? dilations.some((d) => d !== 1) : dilations !== 1;
-  if (!dnnl || attrs.dataFormat === "NCHW" || dilated || dtypes.some((d) => d !== "float32")) {
-    return undefined;
-  }
+  if (attrs.dataFormat === "NCHW" || dilated || dtypes.some((d) => d !== "float32")) return undefined;
   return tf.backend_util.computeConv2DInfo(
     inputShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -563,23 +543,11 @@ function convInfo(
 /** oneDNN's convolution for `info`, when oneDNN is on and takes this geometry. */
 function dnnlConv(info: tf.backend_util.Conv2DInfo): ReturnType<Dnnl["conv"]> {
   if (!dnnl || tf.util.sizeFromShape(info.outShape) === 0 || info.inChannels === 0) return undefined;
-  const { padInfo } = info;
   const shape: ConvShape = {
-    batch: info.batchSize,
-    inHeight: info.inHeight,
-    inWidth: info.inWidth,
-    inChannels: info.inChannels,
-    outHeight: info.outHeight,
-    outWidth: info.outWidth,
+    ...geometryOf(info),
     outChannels: info.outChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    top: padInfo.top,
-    left: padInfo.left,
-    bottom: padInfo.bottom,
-    right: padInfo.right,
+    bottom: info.padInfo.bottom,
+    right: info.padInfo.right,
   };
   return dnnl.conv(shape);
 }

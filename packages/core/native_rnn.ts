@@ -289,6 +289,17 @@ function forward(
   if (cell === "lstm") F.copyWithin(at.hs + (T + 1) * BH, at.extra + T * BH, at.extra + (T + 1) * BH);
 }
 
+/** Positions for arrays of the given sizes laid out one after another in one array of `size` floats. */
+function pack<K extends string>(sizes: Record<K, number>): { at: Record<K, number>; size: number } {
+  let size = 0;
+  const at = {} as Record<K, number>;
+  for (const name of Object.keys(sizes) as K[]) {
+    at[name] = size;
+    size += sizes[name];
+  }
+  return { at, size };
+}
+
 /** Where the backward pass keeps its arrays in `F` (float positions). */
 interface Grads {
   /** The gradient of the op's output, h_1 … h_T (then c_T for lstm), `(T + extra)·B·H`. */
@@ -349,41 +360,8 @@ function backward(
   const v = (pos: number, size: number) => F.subarray(pos, pos + size);
   /** out (B × n, ld H) = β·out + d (B × k at `d`, ld W) · (rows `from`… of whT, or columns of wh)ᵀ */
   const timesWhT = (d: number, from: number, k: number, n: number, beta: number, out: number) => {
-    if (whT) {
-      sgemm(
-        ROW_MAJOR,
-        NO_TRANS,
-        NO_TRANS,
-        B,
-        n,
-        k,
-        1,
-        v(d, BW - from),
-        W,
-        whT.subarray(from * H),
-        H,
-        beta,
-        v(out, BH),
-        H,
-      );
-    } else {
-      sgemm(
-        ROW_MAJOR,
-        NO_TRANS,
-        TRANS,
-        B,
-        n,
-        k,
-        1,
-        v(d, BW - from),
-        W,
-        wh.subarray(from),
-        W,
-        beta,
-        v(out, BH),
-        H,
-      );
-    }
+    const [tb, b, ldb] = whT ? [NO_TRANS, whT.subarray(from * H), H] : [TRANS, wh.subarray(from), W];
+    sgemm(ROW_MAJOR, NO_TRANS, tb, B, n, k, 1, v(d, BW - from), W, b, ldb, beta, v(out, BH), H);
   };
   if (cell === "lstm") F.copyWithin(g.dc, g.dy + T * BH, g.dy + (T + 1) * BH);
   let dh = g.dh, dhNext = g.dhNext;
@@ -580,13 +558,8 @@ function onArray(
 ): Forward {
   const W = GATES[cell] * H, BH = B * H, extra = cell === "lstm" ? 1 : 0;
   const sizes = { ...savedSizes(cell, T, B, H), ...gradSizes(cell, T, B, H), dy: (T + extra) * BH };
-  let end = 0;
-  const at = {} as Record<keyof typeof sizes, number>;
-  for (const name of Object.keys(sizes) as (keyof typeof sizes)[]) {
-    at[name] = end;
-    end += sizes[name];
-  }
-  const F = new Float32Array(end);
+  const { at, size } = pack(sizes);
+  const F = new Float32Array(size);
   F.set(x.dataSync() as Float32Array, at.gates);
   F.set(h0.dataSync() as Float32Array, at.hs);
   if (c0) F.set(c0.dataSync() as Float32Array, at.extra);
@@ -642,10 +615,8 @@ export function createNativeStep(sgemm: Sgemm): FusedStepKernels {
       ) {
         throw new TypeError(`Cannot step a ${cell} of ${hidden} units on batch ${batch}: wrong sizes`);
       }
-      const sizes = savedSizes(cell, 1, batch, hidden);
-      const at: Saved = { hs: 0, gates: sizes.hs, extra: sizes.hs + sizes.gates, tanhC: 0 };
-      at.tanhC = at.extra + sizes.extra;
-      const F = new Float32Array(at.tanhC + sizes.tanhC);
+      const { at, size } = pack(savedSizes(cell, 1, batch, hidden));
+      const F = new Float32Array(size);
       F.set(xw, at.gates);
       F.set(state[0], at.hs);
       if (cell === "lstm") F.set(state[1], at.extra);
